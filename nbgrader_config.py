@@ -1,0 +1,26 @@
+"""nbgrader configuration of the course.
+
+solutions/ is nbgrader's source directory (the only notebooks anyone edits) and assignments/
+its release directory (generated, never edited by hand). Grading commands run this file from
+a course folder laid out the same way (see autograder/course.py).
+"""
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
+c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
+
+c.CourseDirectory.course_id = "rnncourse"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "assignments"
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__"]
+
+# What a student sees in place of a solution: the docstring stays, the body goes.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# Limits for one notebook when grading: no cell may run longer than this.
+c.Execute.timeout = 120
+c.Execute.interrupt_on_timeout = True
+
+# Feedback shows each grade cell's output (score and diagnosis) but never the hidden part of
+# its source.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
