@@ -1,0 +1,111 @@
+"""The whole loop on a sample class: release, submissions, autograde, gradebook, feedback.
+
+The class is made from the released notebook the way students make theirs: by replacing the
+stubs in the solution cells. Each sample student stands for a kind of submission a TA meets,
+and the expected score of each is known, so the demo doubles as an end-to-end test.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .assignments import get
+from .course import Course
+from .grade import Results, grade_assignment
+from .reference import COURSE_ROOT, solution_notebook
+from .release import release
+
+MARKER_LINE = re.compile(r"^\s*### (BEGIN|END) SOLUTION\n", re.M)
+
+
+def solved(source: str) -> str:
+    """A solution cell as a student would hand it in: the markers removed."""
+    return MARKER_LINE.sub("", source)
+
+
+def in_float32(source: str) -> str:
+    """The solution computed in float32: every float argument is converted on entry."""
+    function = next(n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef))
+    names = ", ".join(arg.arg for arg in function.args.args)
+    convert = (f"    {names}, = [a.astype(np.float32) if isinstance(a, np.ndarray) and a.dtype.kind == 'f' "
+               f"else a for a in ({names},)]\n")
+    return solved(source.replace("    ### BEGIN SOLUTION\n", "    ### BEGIN SOLUTION\n" + convert))
+
+
+def replaced(old: str, new: str) -> Callable[[str], str]:
+    """A change to the solution source, which must apply (so the demo cannot silently drift)."""
+    def change(source: str) -> str:
+        if old not in source:
+            raise ValueError(f"the demo's change {old!r} no longer applies to the solution")
+        return solved(source.replace(old, new))
+    return change
+
+
+# student -> what they did to each solution cell (by grade id); cells not named stay stubs,
+# and "*" applies to every solution cell. The expected points per exercise are in the tests.
+SAMPLE_CLASS_01 = {
+    "perfect": {"*": solved},
+    "blank": {},
+    "partial": {"rnn_step_forward": solved, "word_embedding_forward": solved,
+                "temporal_affine_forward": solved},
+    "float32": {"*": in_float32},
+    "transposed": {"*": solved, "rnn_step_forward": replaced("h_prev @ Wh", "h_prev @ Wh.T")},
+    "raises": {"*": solved, "temporal_softmax_loss": replaced("y[..., None]", "y")},
+    "unstable": {"*": solved,
+                 "temporal_softmax_loss": replaced("x - x.max(axis=2, keepdims=True)", "x")},
+}
+
+SAMPLE_CLASSES = {"01_vanilla_rnn": SAMPLE_CLASS_01}
+
+
+def make_submission(release_nb: dict, source_nb: dict, changes: dict[str, Callable]) -> dict:
+    """The released notebook with the solution cells named in ``changes`` filled in."""
+    sources = {cell["metadata"]["nbgrader"]["grade_id"]: "".join(cell["source"])
+               for cell in source_nb["cells"]
+               if cell["metadata"].get("nbgrader", {}).get("solution")}
+    submission = json.loads(json.dumps(release_nb))
+    for cell in submission["cells"]:
+        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        change = changes.get(grade_id, changes.get("*"))
+        if grade_id in sources and change is not None:
+            cell["source"] = change(sources[grade_id])
+    return submission
+
+
+def run_demo(work: Path, assignments: list[str], log: Callable[[str], None] = print) -> dict[str, Results]:
+    """Release with validation, submit the sample class, grade it, and write every output.
+
+    Writes, under ``work``: ``course/`` (an nbgrader course with its gradebook.db, submitted/,
+    autograded/ and feedback/) and ``grades.csv``.
+    """
+    work = Path(work)
+    started = time.perf_counter()
+    log(f"1. release {', '.join(assignments)} with validation")
+    for validation in release(assignments, out=work / "release"):
+        log(f"   {validation.assignment}: solution full marks, release zero, no solution text "
+            f"({validation.seconds:.0f} s)")
+    course = Course.create(work / "course", assignments)
+    results = {}
+    for assignment in assignments:
+        get(assignment)
+        course.release(assignment)
+        name = f"{assignment}.ipynb"
+        release_nb = json.loads((course.root / "assignments" / assignment / name).read_text())
+        source_nb = json.loads(solution_notebook(assignment, COURSE_ROOT).read_text())
+        students = SAMPLE_CLASSES[assignment]
+        log(f"2. {assignment}: {len(students)} submissions: {', '.join(students)}")
+        for student, changes in students.items():
+            notebook = make_submission(release_nb, source_nb, changes)
+            course.submit(student, assignment, {name: json.dumps(notebook, indent=1)})
+        log(f"3. {assignment}: autograde, feedback, export")
+        results[assignment] = grade_assignment(course, assignment, csv_path=work / "grades.csv")
+        log(results[assignment].table())
+    log(f"gradebook: {course.root / 'gradebook.db'}")
+    log(f"grades:    {work / 'grades.csv'}")
+    log(f"feedback:  {course.root / 'feedback'}/<student>/<assignment>/<assignment>.html")
+    log(f"done in {time.perf_counter() - started:.0f} s")
+    return results
