@@ -111,6 +111,11 @@ def _check_batch_args(ids: np.ndarray, N: int, T: int) -> np.ndarray:
     ids = np.asarray(ids)
     if ids.ndim != 1:
         raise ValueError(f"ids must be a 1-D array of token ids, got shape {ids.shape}")
+    if ids.size and ids.dtype.kind not in "iu":
+        raise ValueError(f"ids must be integer token ids, got dtype {ids.dtype}")
+    # the batches are documented as int64 (what torch's embeddings and losses take), also
+    # when the ids come as int32; an int64 array is not copied
+    ids = ids.astype(np.int64, copy=False)
     if not isinstance(N, (int, np.integer)) or N < 1:
         raise ValueError(f"N (sequences per batch) must be a positive integer, got {N!r}")
     if not isinstance(T, (int, np.integer)) or T < 1:
