@@ -17,8 +17,12 @@ from .release import ReleaseInvalid
 
 
 def _release(args) -> None:
+    from .provided import refresh
     from .release import release
 
+    for assignment in args.assignments:
+        if refresh(assignment):
+            print(f"{assignment}: refreshed the provided cells from earlier notebooks")
     for validation in release(args.assignments, check=not args.no_validate):
         print(f"{validation.assignment}: valid ({validation.seconds:.0f} s): solution earns full "
               "marks, release earns zero, no solution text")

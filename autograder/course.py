@@ -77,6 +77,16 @@ class Course:
         self.nbgrader("generate_assignment", assignment, "--force")
         return self.root / "assignments" / assignment
 
+    def ensure_released(self, assignment: str) -> None:
+        """Record ``assignment`` in the gradebook (nbgrader's generate_assignment) if it is not yet."""
+        with Gradebook(self.db_url) as gradebook:
+            try:
+                gradebook.find_assignment(assignment)
+                return
+            except MissingEntry:
+                pass
+        self.release(assignment)
+
     def submit(self, student: str, assignment: str, files: dict[str, str | bytes]) -> Path:
         """Place a student's files where nbgrader collects them: submitted/<student>/<assignment>/."""
         folder = self.root / "submitted" / student / assignment

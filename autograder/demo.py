@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast
 import json
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,16 +15,9 @@ from pathlib import Path
 from .assignments import get
 from .course import Course
 from .grade import Results, grade_assignment
+from .provided import without_markers as solved
 from .reference import COURSE_ROOT, solution_notebook
 from .release import release
-
-MARKER_LINE = re.compile(r"^\s*### (BEGIN|END) SOLUTION\n", re.M)
-
-
-def solved(source: str) -> str:
-    """A solution cell as a student would hand it in: the markers removed."""
-    return MARKER_LINE.sub("", source)
-
 
 def in_float32(source: str) -> str:
     """The solution computed in float32: every float argument is converted on entry."""

@@ -49,6 +49,7 @@ def grade_assignment(course: Course, assignment: str, csv_path: Path | None = No
         assignment: the assignment id.
         csv_path: where to export the whole gradebook as CSV; skipped when ``None``.
     """
+    course.ensure_released(assignment)
     course.autograde(assignment)
     course.generate_feedback(assignment)
     if csv_path is not None:

@@ -34,7 +34,10 @@ def solution_notebook(assignment: str, root: Path = COURSE_ROOT) -> Path:
 
 
 def reference_cells(notebook: dict) -> list[tuple[str, str]]:
-    """The (cell id, source) pairs that make up the reference: setup first, then solutions.
+    """The (cell id, source) pairs that make up the reference, in notebook order.
+
+    These are the setup cell (first), the solution cells, and the provided cells holding an
+    earlier notebook's solutions (see ``provided.py``).
 
     Raises:
         BadReference: no setup cell, or a cell holds more than imports and definitions.
@@ -44,7 +47,8 @@ def reference_cells(notebook: dict) -> list[tuple[str, str]]:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell["cell_type"] != "code":
             continue
-        if meta.get("grade_id") == SETUP_CELL_ID or meta.get("solution"):
+        provided = "provided_from" in cell.get("metadata", {}).get("rnncourse", {})
+        if meta.get("grade_id") == SETUP_CELL_ID or meta.get("solution") or provided:
             source = "".join(cell["source"])
             _check_definitions_only(meta.get("grade_id", "?"), source)
             cells.append((meta.get("grade_id", "?"), source))

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .assignments import get
+from . import provided
 from .course import Course
 from .reference import COURSE_ROOT, solution_notebook
 
@@ -108,6 +109,10 @@ def release(assignments: list[str], out: Path = COURSE_ROOT / "assignments",
     """
     for assignment in assignments:
         get(assignment)  # a clear error for an unknown id before any work
+        source = json.loads(solution_notebook(assignment).read_text(encoding="utf-8"))
+        if provided.expand(source):
+            raise ReleaseInvalid(f"{assignment}: provided cells are stale; "
+                                 "`python -m autograder release` refreshes them")
     with tempfile.TemporaryDirectory(prefix="rnncourse-release-") as scratch:
         course = Course.create(Path(scratch) / "course", assignments)
         for assignment in assignments:

@@ -36,7 +36,7 @@ def visible_inputs() -> dict[str, tuple]:
         "temporal_affine_forward": (_spaced(-1.0, 1.0, N, T, H), _spaced(-0.5, 0.5, H, V),
                                     _spaced(-0.1, 0.1, V)),
         "temporal_softmax_loss": (scores, ids, mask),
-        "sample": (params, ids[:, :2], 8, 1.0, 0),
+        "sample": (params, ids[:, :2], 8, 0.7, 0),
     }
 
 

@@ -1,0 +1,76 @@
+"""The whole loop with real nbgrader: release with validation, a sample class, autograde,
+gradebook, grades.csv and feedback, with the score each kind of submission should earn."""
+import csv
+
+import pytest
+
+from autograder.assignments import ASSIGNMENTS
+from autograder.demo import SAMPLE_CLASSES, run_demo
+
+pytestmark = pytest.mark.slow
+
+FULL = "full"
+# Expected points per exercise for each sample student; FULL means the exercise's points, and
+# a (low, high) pair an open interval for a bug whose cost depends on the drawn cases.
+EXPECTED = {
+    "01_vanilla_rnn": {
+        "perfect": {},
+        "float32": {},
+        "blank": {"*": 0},
+        "partial": {"rnn_forward": 0, "temporal_softmax_loss": 0, "sample": 0},
+        "transposed": {"rnn_step_forward": (0, 2), "rnn_forward": (-1, 3), "sample": (-1, 3)},
+        "raises": {"temporal_softmax_loss": 0},
+        "unstable": {"temporal_softmax_loss": 2.5},  # five of six cases: all but the large scores
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    work = tmp_path_factory.mktemp("demo")
+    assignments = sorted(EXPECTED)
+    return work, run_demo(work, assignments, log=lambda line: None)
+
+
+def _expected(assignment, student, exercise):
+    spec = EXPECTED[assignment][student]
+    return spec.get(exercise.name, spec.get("*", FULL))
+
+
+@pytest.mark.parametrize("assignment", sorted(EXPECTED))
+def test_every_sample_student_earns_the_expected_points(assignment, demo):
+    _, results = demo
+    scores = results[assignment].scores
+    assert set(scores) == set(SAMPLE_CLASSES[assignment]) == set(EXPECTED[assignment])
+    for student in scores:
+        for exercise in ASSIGNMENTS[assignment].exercises:
+            got = scores[student][f"grade_{exercise.name}"]
+            want = _expected(assignment, student, exercise)
+            if want == FULL:
+                assert got == exercise.points, (student, exercise.name, got)
+            elif isinstance(want, tuple):
+                assert want[0] < got < want[1], (student, exercise.name, got)
+            else:
+                assert got == want, (student, exercise.name, got)
+
+
+def test_grades_csv_lists_every_student(demo):
+    work, results = demo
+    with open(work / "grades.csv", newline="") as file:
+        rows = list(csv.DictReader(file))
+    for assignment, result in results.items():
+        graded = {r["student_id"]: float(r["score"]) for r in rows if r["assignment"] == assignment}
+        assert graded.keys() == result.scores.keys()
+        for student, score in graded.items():
+            assert score == pytest.approx(result.total(student))
+
+
+def test_feedback_for_every_student_shows_scores_but_no_hidden_code(demo):
+    work, results = demo
+    for assignment, result in results.items():
+        for student in result.scores:
+            html = (work / "course" / "feedback" / student / assignment / f"{assignment}.html").read_text()
+            assert "hidden cases passed" in html  # the diagnosis printed by each grade cell
+            assert "autograder" not in html and "HIDDEN TESTS" not in html
+    raises = (work / "course" / "feedback" / "raises" / "01_vanilla_rnn" / "01_vanilla_rnn.html").read_text()
+    assert "temporal_softmax_loss raised ValueError" in raises
