@@ -125,7 +125,7 @@ class Course:
         could not grade it) is listed with no grades, so nobody silently disappears.
         """
         result: dict[str, dict[str, float]] = {}
-        submitted = sorted(p.name for p in (self.root / "submitted").glob(f"*/{assignment}/..")
+        submitted = sorted(p.parent.name for p in (self.root / "submitted").glob(f"*/{assignment}")
                            if p.is_dir())
         with Gradebook(self.db_url) as gradebook:
             notebooks = [n.name for n in gradebook.find_assignment(assignment).notebooks]
