@@ -19,7 +19,8 @@ from pathlib import Path
 
 from .reference import COURSE_ROOT, solution_notebook
 
-MARKER_LINE = re.compile(r"^\s*### (BEGIN|END) SOLUTION\n", re.M)
+# a marker line, also when it is the cell's last line (no newline after it)
+MARKER_LINE = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*(?:\n|\Z)", re.M)
 HEADER = "# Provided: your {names} from notebook {source}, as the course solved them.\n"
 
 
