@@ -4,9 +4,10 @@ from __future__ import annotations
 import types
 from dataclasses import dataclass
 
+from rnncourse.visible import bptt as visible_bptt
 from rnncourse.visible import vanilla_rnn as visible_vanilla_rnn
 
-from .checks import vanilla_rnn
+from .checks import bptt, vanilla_rnn
 from .grading import Exercise
 
 
@@ -31,6 +32,7 @@ ASSIGNMENTS = {
     a.id: a
     for a in [
         Assignment("01_vanilla_rnn", vanilla_rnn, visible_vanilla_rnn),
+        Assignment("02_bptt", bptt, visible_bptt),
     ]
 }
 

@@ -51,7 +51,19 @@ SAMPLE_CLASS_01 = {
                  "temporal_softmax_loss": replaced("x - x.max(axis=2, keepdims=True)", "x")},
 }
 
-SAMPLE_CLASSES = {"01_vanilla_rnn": SAMPLE_CLASS_01}
+SAMPLE_CLASS_02 = {
+    "perfect": {"*": solved},
+    "blank": {},
+    "partial": {"rnn_step_backward": solved, "word_embedding_backward": solved,
+                "clip_grad_norm": solved},
+    "float32": {"*": in_float32},
+    # dh_prev with Wh instead of Wh.T: right when nothing is carried back, so it also costs
+    # rnn_backward and tbptt_step, which call it
+    "transposed": {"*": solved, "rnn_step_backward": replaced("da @ Wh.T", "da @ Wh")},
+    "raises": {"*": solved, "temporal_affine_backward": replaced("axis=(0, 1)", "axis=(0, 3)")},
+}
+
+SAMPLE_CLASSES = {"01_vanilla_rnn": SAMPLE_CLASS_01, "02_bptt": SAMPLE_CLASS_02}
 
 
 def make_submission(release_nb: dict, source_nb: dict, changes: dict[str, Callable]) -> dict:

@@ -22,6 +22,15 @@ EXPECTED = {
         "raises": {"temporal_softmax_loss": 0},
         "unstable": {"temporal_softmax_loss": 2.5},  # five of six cases: all but the large scores
     },
+    "02_bptt": {
+        "perfect": {},
+        "float32": {},
+        "blank": {"*": 0},
+        "partial": {"rnn_backward": 0, "temporal_affine_backward": 0, "tbptt_step": 0},
+        # dh_prev uses Wh instead of Wh.T; rnn_backward and tbptt_step call it
+        "transposed": {"rnn_step_backward": (0, 2), "rnn_backward": 0, "tbptt_step": (0, 3)},
+        "raises": {"temporal_affine_backward": 0, "tbptt_step": 0},
+    },
 }
 
 
