@@ -13,7 +13,11 @@ def test_stored_fixtures_equal_what_the_reference_computes_now(assignment):
     stored, fresh = load_fixture(assignment), compute_fixture(assignment)
     assert stored.keys() == fresh.keys(), "run `python -m autograder fixtures`"
     for key in fresh:
-        assert np.array_equal(stored[key], fresh[key]), f"{key} is stale: run `python -m autograder fixtures`"
+        # Not bit for bit: BLAS kernels differ between CPUs in the last bits (seen: 3e-18 on
+        # values of 0.1). A stale fixture after an edit to a solution differs by far more.
+        assert stored[key].shape == fresh[key].shape, f"{key} is stale: run `python -m autograder fixtures`"
+        assert np.allclose(stored[key], fresh[key], rtol=1e-12, atol=1e-14, equal_nan=True), \
+            f"{key} is stale: run `python -m autograder fixtures`"
 
 
 @pytest.mark.parametrize("assignment, name", [(a, e.name) for a in ASSIGNMENTS for e in ASSIGNMENTS[a].exercises])
