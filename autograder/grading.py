@@ -17,6 +17,7 @@ import contextlib
 import copy
 import inspect
 import io
+import re
 import warnings
 import zlib
 from collections.abc import Callable, Sequence
@@ -27,6 +28,8 @@ import numpy as np
 from rnncourse.checks import CheckFailure, as_array, shape_problem, value_problem
 
 from .reference import load_reference
+
+LIKELY = ". Likely mistake: "
 
 
 @dataclass(frozen=True)
@@ -97,17 +100,24 @@ class Report:
         return round(self.exercise.points * self.passed / self.total, 2)
 
     def feedback(self) -> str:
-        """A few lines for the student: score, then each distinct problem once."""
+        """A few lines for the student: the score, then each kind of problem once.
+
+        The same mistake usually fails many cases; it is said once, with the first case's
+        sizes and how many more cases failed the same way.
+        """
         name = self.exercise.name
         lines = [f"{name}: {self.passed} of {self.total} hidden cases passed, "
                  f"{self.score:g} of {self.exercise.points:g} points."]
-        seen = []
+        groups: dict[tuple[str, str], list] = {}
         for problem in self.problems:
-            if problem not in seen:
-                seen.append(problem)
-        lines += [f"  - {problem}" for problem in seen[:5]]
-        if len(seen) > 5:
-            lines.append(f"  - ... and {len(seen) - 5} more problems")
+            text, _, hint = problem.partition(LIKELY)
+            kind = (re.sub(r"\[[^\]]*\]$|\d+", "#", text.strip()), hint)  # sizes and indices vary
+            groups.setdefault(kind, [text.strip(), hint, 0])[2] += 1
+        for text, hint, count in list(groups.values())[:5]:
+            more = f", and the same in {count - 1} more case{'s' * (count > 2)}" if count > 1 else ""
+            lines.append(f"  - {text}{more}" + (f"{LIKELY}{hint}" if hint else ""))
+        if len(groups) > 5:
+            lines.append(f"  - ... and {len(groups) - 5} more kinds of problem")
         return "\n".join(lines)
 
 
@@ -215,7 +225,7 @@ def run_case(exercise: Exercise, fn: Callable, reference, case: Case) -> str | N
     if problem is None:
         return None
     hint = _diagnose(exercise, reference, case, got)
-    return f"{problem} [{case.label}]" + (f". Likely mistake: {hint}" if hint else "")
+    return f"{problem} [{case.label}]" + (f"{LIKELY}{hint}" if hint else "")
 
 
 def check(exercise: Exercise, fn: Callable) -> Report:

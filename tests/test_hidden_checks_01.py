@@ -134,3 +134,16 @@ def test_the_same_submission_always_gets_the_same_cases():
     assert all(np.array_equal(a.args[0], b.args[0]) for a, b in zip(first, second))
     labels = " ".join(case.label for case in first)
     assert "N=1" in labels and "T=1" in labels
+
+
+def test_one_mistake_in_every_case_is_said_once_with_a_count(ref01):
+    def rnn_step_forward(x, h_prev, Wx, Wh, b):  # right shapes, wrong values: h_prev @ Wh.T
+        return ref01.rnn_step_forward(x, h_prev, Wx, Wh.T, b) if Wh.shape[0] == Wh.shape[1] \
+            else ref01.rnn_step_forward(x, h_prev, Wx, Wh, b)
+
+    report = check(EXERCISES["rnn_step_forward"], rnn_step_forward)
+    failed = report.total - report.passed
+    assert failed >= 3, "the check should draw several cases this mistake fails"
+    feedback = report.feedback()
+    assert feedback.count("Likely mistake") < failed
+    assert re.search(r"the same in \d+ more case", feedback), feedback
