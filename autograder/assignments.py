@@ -5,9 +5,10 @@ import types
 from dataclasses import dataclass
 
 from rnncourse.visible import bptt as visible_bptt
+from rnncourse.visible import lstm as visible_lstm
 from rnncourse.visible import vanilla_rnn as visible_vanilla_rnn
 
-from .checks import bptt, vanilla_rnn
+from .checks import bptt, lstm, vanilla_rnn
 from .grading import Exercise
 
 
@@ -33,6 +34,7 @@ ASSIGNMENTS = {
     for a in [
         Assignment("01_vanilla_rnn", vanilla_rnn, visible_vanilla_rnn),
         Assignment("02_bptt", bptt, visible_bptt),
+        Assignment("03_lstm", lstm, visible_lstm),
     ]
 }
 

@@ -63,7 +63,23 @@ SAMPLE_CLASS_02 = {
     "raises": {"*": solved, "temporal_affine_backward": replaced("axis=(0, 1)", "axis=(0, 3)")},
 }
 
-SAMPLE_CLASSES = {"01_vanilla_rnn": SAMPLE_CLASS_01, "02_bptt": SAMPLE_CLASS_02}
+SAMPLE_CLASS_03 = {
+    "perfect": {"*": solved},
+    "blank": {},
+    "partial": {"lstm_step_forward": solved, "lstm_forward": solved},
+    "float32": {"*": in_float32},
+    # PyTorch's gate order i, f, g, o read into our layout: o and g swapped. lstm_forward calls
+    # the step, so it loses its points too; the backward checks use the reference's caches.
+    "gate_order": {"*": solved, "lstm_step_forward": replaced(
+        "    o = gates[:, 2 * H:]  # output gate: how much of the memory to show\n"
+        "    g = np.tanh(a[:, 3 * H:])  # candidate: what could be written\n",
+        "    o = 1 / (1 + np.exp(-a[:, 3 * H:]))  # output gate\n"
+        "    g = np.tanh(a[:, 2 * H:3 * H])  # candidate\n")},
+    # a wrong index into the step cache: an IndexError in every case of lstm_backward only
+    "raises": {"*": solved, "lstm_backward": replaced("cache[0][3], cache[0][4]", "cache[0][3], cache[0][10]")},
+}
+
+SAMPLE_CLASSES = {"01_vanilla_rnn": SAMPLE_CLASS_01, "02_bptt": SAMPLE_CLASS_02, "03_lstm": SAMPLE_CLASS_03}
 
 
 def make_submission(release_nb: dict, source_nb: dict, changes: dict[str, Callable]) -> dict:
