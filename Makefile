@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test release fixtures lab clean
+.PHONY: setup sandbox demo test release fixtures lab clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,13 +15,20 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e .
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) sandbox
 
-demo: $(STAMP)             ## the whole loop on a sample class, in build/demo
+# Grading runs each student's kernel in a bubblewrap sandbox (python -m autograder grade).
+# Without it grading still works, but warns loudly and names what is unprotected.
+sandbox:                   ## bubblewrap for sandboxed grading (needs root, or install it yourself)
+	@command -v bwrap >/dev/null || apt-get install -y bubblewrap \
+		|| (apt-get update && apt-get install -y bubblewrap) \
+		|| echo "warning: could not install bubblewrap; grading will run without a sandbox"
+
+demo: $(STAMP) sandbox     ## the whole loop on a sample class, in build/demo
 	rm -rf build/demo
 	$(PY) -m autograder demo --work build/demo
 
-test: $(STAMP)             ## the course's own tests
+test: $(STAMP) sandbox     ## the course's own tests
 	$(PY) -m pytest
 
 release: $(STAMP)          ## regenerate assignments/ from solutions/, with validation

@@ -17,7 +17,10 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__"]
 # What a student sees in place of a solution: the docstring stays, the body goes.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 
-# Limits for one notebook when grading: no cell may run longer than this.
+# Limits for one notebook when plain `nbgrader autograde` runs it: no cell may run longer than
+# this. The course's own command, `python -m autograder grade`, runs notebooks in a sandbox with
+# its own limits (--cell-timeout, --notebook-timeout, --memory) and then calls
+# `nbgrader autograde --no-execute`, which records the outputs it wrote without running them.
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
 

@@ -1,34 +1,41 @@
 """The TA's job: grade every collected submission of an assignment and write the results.
 
-Grading runs nbgrader's own ``autograde`` in the course folder (the hidden checks run in each
-grade cell), then ``generate_feedback`` (one HTML per student, hidden test source removed) and
-``export`` (``grades.csv``), and prints a table of points per student and per exercise.
+``grade_assignments`` runs the batch (``batch.py``: sandboxed kernels, hidden checks outside
+them, parallel workers, one writer to nbgrader's gradebook, nbgrader's own ``generate_feedback``
+for one HTML per student with the hidden test source removed), then nbgrader's ``export``
+(``grades.csv``), and writes the integrity report. Points per student and exercise are read
+back from the gradebook, so what the TA sees is what nbgrader recorded.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from .batch import Options, grade_class
 from .course import Course
+from .report import write_report
+from .sandbox import isolation
 
 
 @dataclass
 class Results:
-    """Points per student and per grade cell of one assignment, with the maxima."""
+    """Points per student and per grade cell of one assignment, with the maxima and statuses."""
 
     assignment: str
     scores: dict[str, dict[str, float]]
     max_scores: dict[str, float]
+    statuses: dict[str, str] = field(default_factory=dict)
+    report: Path | None = None
 
     def total(self, student: str) -> float:
         return round(sum(self.scores[student].values()), 2)
 
     def table(self) -> str:
-        """A plain-text table: one row per student, one column per exercise, then the total."""
+        """A plain-text table: one row per student, one column per exercise, total and status."""
         cells = list(self.max_scores)
         names = [cell.removeprefix("grade_") for cell in cells]
         width = max([len("student")] + [len(s) for s in self.scores])
-        header = ["student".ljust(width)] + names + ["total"]
+        header = ["student".ljust(width)] + names + ["total", "status"]
         maxima = ["(max)".ljust(width)] + [f"{self.max_scores[c]:g}".rjust(len(n)) for c, n in zip(cells, names)]
         maxima.append(f"{sum(self.max_scores.values()):g}".rjust(5))
         rows = [header, maxima]
@@ -37,21 +44,40 @@ class Results:
             row = [student.ljust(width)]
             row += [(f"{got[c]:g}" if c in got else "-").rjust(len(n)) for c, n in zip(cells, names)]
             row.append(f"{self.total(student):g}".rjust(5))
+            row.append(self.statuses.get(student, ""))
             rows.append(row)
-        return "\n".join("  ".join(row) for row in rows)
+        return "\n".join("  ".join(row).rstrip() for row in rows)
 
 
-def grade_assignment(course: Course, assignment: str, csv_path: Path | None = None) -> Results:
-    """Autograde, write feedback and (optionally) export the gradebook for ``assignment``.
+def grade_assignments(course: Course, assignments: list[str], csv_path: Path | None = None,
+                      options: Options = Options(), log=print) -> dict[str, Results]:
+    """Grade, record, write feedback, export and report every assignment in ``assignments``.
 
     Args:
         course: the course folder, with submissions in ``submitted/<student>/<assignment>/``.
-        assignment: the assignment id.
+        assignments: assignment ids.
         csv_path: where to export the whole gradebook as CSV; skipped when ``None``.
+        options: workers, limits, sandbox (see ``batch.Options``).
+        log: where progress lines go.
     """
-    course.ensure_released(assignment)
-    course.autograde(assignment)
-    course.generate_feedback(assignment)
+    graded = grade_class(course, assignments, options, log)
+    results = {}
+    for assignment, notebooks in graded.items():
+        report = write_report(course.root / "reports" / assignment, assignment, notebooks,
+                              isolation("off" if options.sandbox == "off" else "auto"))
+        statuses: dict[str, str] = {}
+        for result in notebooks:  # a student's status is their worst notebook's
+            order = ["graded", "incomplete", "missing", "unreadable", "error"]
+            current = statuses.get(result.student, "graded")
+            statuses[result.student] = max(current, result.status, key=order.index)
+        results[assignment] = Results(assignment, course.scores(assignment),
+                                      course.max_scores(assignment), statuses, report)
     if csv_path is not None:
         course.export_csv(csv_path)
-    return Results(assignment, course.scores(assignment), course.max_scores(assignment))
+    return results
+
+
+def grade_assignment(course: Course, assignment: str, csv_path: Path | None = None,
+                     options: Options = Options(), log=lambda line: None) -> Results:
+    """Grade one assignment (see :func:`grade_assignments`)."""
+    return grade_assignments(course, [assignment], csv_path, options, log)[assignment]

@@ -76,6 +76,9 @@ class Exercise:
     returns: str = ""
     # Call the function under test on a case; replaced for properties such as reproducibility.
     call: Callable = staticmethod(lambda fn, args: fn(*args))
+    # Must the function be computed by hand (no PyTorch, autograd, ...)? None: the notebook's
+    # default (autograder/integrity.py); a by-hand function that delegates earns nothing.
+    by_hand: bool | None = None
 
     @property
     def seed(self) -> int:

@@ -1,0 +1,274 @@
+"""A student's kernel in a sandbox: its own folder, no network, a memory limit, time limits.
+
+The kernel is an ordinary ipykernel, started by a command wrapped in existing tools:
+
+- ``prlimit`` (util-linux) sets the resource limits: address space (memory), file size, core
+  dumps, open files and, when grading as root, the number of processes;
+- ``bwrap`` (bubblewrap) puts it in new mount, PID, network, IPC and UTS namespaces. It sees
+  the system and Python folders read-only, the ``rnncourse`` package read-only, and one folder
+  of its own: a copy of the student's submission. The gradebook, ``solutions/``, the reference
+  implementations, the hidden checks and other students' files are simply not there;
+- as root, ``setpriv`` (util-linux) then drops to an unprivileged user of its own, so even a
+  bound file the kernel may see is read with no more rights than any user has.
+
+The kernel talks to the grader over ZeroMQ's ``ipc`` transport (Unix sockets in the sandbox
+folder): with the network namespace unshared it cannot reach TCP loopback.
+
+Where bubblewrap is missing or cannot create namespaces, :func:`isolation` says so and names
+what is left unprotected; the grader prints that loudly and records it in the report.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+# Only what Python, NumPy and Matplotlib read from /etc; never the whole folder (shadow files).
+ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
+             "/etc/alternatives", "/etc/fonts", "/etc/mime.types")
+SANDBOX_UID = 62000  # + worker number: each kernel its own user, so process limits are its own
+UNPROTECTED_WITHOUT_BWRAP = (
+    "files: the student's code can read whatever the grading user can read, including the "
+    "gradebook, solutions/, the reference implementations and other students' submissions",
+    "network: the student's code can open network connections",
+    "processes: the student's code can see and signal the grader's processes",
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The limits of one submission's kernel (seconds, megabytes)."""
+
+    cell_timeout: float = 120.0  # one cell of the student's notebook
+    notebook_timeout: float = 600.0  # every cell of the notebook together
+    call_timeout: float = 10.0  # one call of a graded function on one hidden case
+    memory_mb: int = 4096  # address space of the kernel (RLIMIT_AS)
+    file_mb: int = 512  # largest file the kernel may write
+    output_kb: int = 1024  # outputs kept per cell; the rest is cut with a note
+    processes: int = 128  # threads and processes of the kernel's own user (root mode only)
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """How this machine can isolate a kernel: ``mode`` is "root", "user" or "none"."""
+
+    mode: str
+    reason: str = ""  # why not better
+
+    @property
+    def unprotected(self) -> tuple[str, ...]:
+        if self.mode == "none":
+            return UNPROTECTED_WITHOUT_BWRAP
+        if self.mode == "user":
+            return ("process count: a fork bomb is limited only by the machine",)
+        return ()
+
+    def summary(self) -> str:
+        """One line for the TA: what isolates a kernel here."""
+        return {"root": "bubblewrap (no network, own folder only) with an unprivileged user of "
+                        "its own per kernel; memory, file-size and process limits",
+                "user": "bubblewrap (no network, own folder only) in a user namespace; memory "
+                        "and file-size limits",
+                "none": "none: " + self.reason}[self.mode]
+
+    def warning(self) -> str:
+        """The loud message for a TA, or "" when the kernel is fully sandboxed."""
+        if not self.unprotected:
+            return ""
+        lines = [f"WARNING: student code is NOT fully sandboxed on this machine ({self.reason}).",
+                 "Unprotected:"] + [f"  - {item}" for item in self.unprotected]
+        if self.mode == "none" and "--sandbox off" not in self.reason:
+            lines.append("Install bubblewrap (`apt-get install bubblewrap`, or `make setup` as root) "
+                         "and make sure user namespaces are allowed.")
+        return "\n".join(lines)
+
+
+@lru_cache(maxsize=None)
+def isolation(wanted: str = "auto") -> Isolation:
+    """Probe once what this machine supports; ``wanted`` "off" asks for no sandbox at all."""
+    if wanted == "off":
+        return Isolation("none", "the sandbox was turned off with --sandbox off")
+    if shutil.which("prlimit") is None:
+        return Isolation("none", "prlimit (util-linux) is not installed")
+    if shutil.which("bwrap") is None:
+        return Isolation("none", "bubblewrap (bwrap) is not installed")
+    root = os.geteuid() == 0 and shutil.which("setpriv") is not None
+    for mode in (["root", "user"] if root else ["user"]):
+        with tempfile.TemporaryDirectory(prefix="rnncourse-probe-") as scratch:
+            folder = Folder(Path(scratch) / "sandbox")
+            folder.create(None, owner=SANDBOX_UID if mode == "root" else None)
+            command = _bwrap(mode, folder, uid=SANDBOX_UID) + ["true"]
+            done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+        if done.returncode == 0:
+            return Isolation(mode)
+        reason = done.stderr.strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
+    return Isolation("none", f"bubblewrap cannot create namespaces here: {reason[0]}")
+
+
+@dataclass(frozen=True)
+class Folder:
+    """The sandbox folder of one kernel, the only place it can write.
+
+    ``work`` holds a copy of the student's submission and is the kernel's working folder;
+    ``run`` its connection file and sockets; ``inbox`` the grader's requests (read-only for the
+    kernel); ``outbox`` the kernel's answers.
+    """
+
+    root: Path
+
+    @property
+    def work(self) -> Path:
+        return self.root / "work"
+
+    @property
+    def run(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache"
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "in"
+
+    @property
+    def outbox(self) -> Path:
+        return self.root / "out"
+
+    def create(self, submission: Path | None, owner: int | None, cache: Path | None = None) -> None:
+        """Lay out a fresh folder with a copy of ``submission`` (a folder of student files).
+
+        ``cache`` is a prepared Matplotlib cache folder to copy (see :func:`matplotlib_cache`).
+        """
+        if self.root.exists():
+            shutil.rmtree(self.root)
+        self.root.mkdir(parents=True)
+        if submission is not None and submission.is_dir():
+            shutil.copytree(submission, self.work, symlinks=True,
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        else:
+            self.work.mkdir()
+        for folder in (self.run, self.inbox, self.outbox):
+            folder.mkdir()
+        if cache is not None:
+            shutil.copytree(cache, self.cache)
+        else:
+            self.cache.mkdir()
+        if owner is not None:  # the kernel's own user must be able to write its folders
+            for folder in (self.work, self.run, self.outbox, self.cache):
+                for path in [folder, *folder.rglob("*")]:
+                    os.lchown(path, owner, owner)
+        for path in (self.root, self.inbox):
+            path.chmod(0o755)
+
+
+def python_paths() -> list[Path]:
+    """What the kernel's Python needs to see: the interpreter, the environment, ``rnncourse``."""
+    spec = importlib.util.find_spec("rnncourse")
+    package = Path(next(iter(spec.submodule_search_locations))).resolve()
+    paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), package}
+    return sorted(p for p in paths if not any(p != q and q in p.parents for q in paths))
+
+
+def _dirs_for(path: Path) -> list[str]:
+    """bwrap arguments creating every ancestor of ``path`` readable by anyone."""
+    args = []
+    for parent in reversed(path.parents):
+        if str(parent) != "/":
+            args += ["--perms", "0755", "--dir", str(parent)]
+    return args
+
+
+def _bwrap(mode: str, folder: Folder, uid: int, extra_ro: tuple[Path, ...] = ()) -> list[str]:
+    """The bubblewrap command line for ``mode`` ("root" or "user"), without the kernel."""
+    args = ["bwrap", "--die-with-parent", "--new-session", "--unshare-ipc", "--unshare-pid",
+            "--unshare-net", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
+    if mode == "user":
+        args += ["--unshare-user", "--uid", str(uid), "--gid", str(uid), "--cap-drop", "ALL"]
+    for path in SYSTEM_DIRS:
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    for path in ETC_FILES:
+        if os.path.exists(path):
+            args += ["--ro-bind", path, path]
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    for path in [*python_paths(), *extra_ro]:
+        args += _dirs_for(path) + ["--ro-bind", str(path), str(path)]
+    args += _dirs_for(folder.root) + ["--perms", "0755", "--dir", str(folder.root)]
+    args += ["--bind", str(folder.work), str(folder.work), "--bind", str(folder.run), str(folder.run),
+             "--bind", str(folder.cache), str(folder.cache),
+             "--ro-bind", str(folder.inbox), str(folder.inbox),
+             "--bind", str(folder.outbox), str(folder.outbox), "--chdir", str(folder.work)]
+    if mode == "root":  # an unprivileged user of its own, with no capabilities
+        args += ["--", "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+    return args + ["--"]
+
+
+def matplotlib_cache(folder: Path) -> Path:
+    """Build Matplotlib's font cache once in ``folder``, so no kernel spends a second on it.
+
+    Each kernel gets a copy; Matplotlib rebuilds a copy it finds out of date, so a stale
+    folder costs time, never correctness.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    if not any(folder.glob("fontlist-*.json")):
+        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], check=True,
+                       env={**os.environ, "MPLCONFIGDIR": str(folder)}, capture_output=True)
+    return folder
+
+
+@dataclass
+class Sandbox:
+    """How to start kernels for one worker: isolation, limits, and its own user id."""
+
+    isolation: Isolation
+    limits: Limits = field(default_factory=Limits)
+    worker: int = 0
+    shared_ro: tuple[Path, ...] = ()  # more read-only folders the kernel may see
+
+    @property
+    def uid(self) -> int | None:
+        return SANDBOX_UID + self.worker if self.isolation.mode == "root" else None
+
+    def command(self, folder: Folder, connection_file: Path) -> list[str]:
+        """The full command that starts the kernel of ``folder``."""
+        limits = self.limits
+        mb = 1024 * 1024
+        prlimit = ["prlimit", f"--as={limits.memory_mb * mb}", f"--fsize={limits.file_mb * mb}",
+                   "--core=0", "--nofile=1024"]
+        if self.isolation.mode == "root":
+            prlimit.append(f"--nproc={limits.processes}")
+        kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", str(connection_file),
+                  "--HistoryManager.enabled=False"]
+        if self.isolation.mode == "none":
+            return prlimit + ["--"] + kernel if shutil.which("prlimit") else kernel
+        return prlimit + ["--"] + _bwrap(self.isolation.mode, folder, self.uid or SANDBOX_UID,
+                                         self.shared_ro) + kernel
+
+    def environment(self, folder: Folder, extra: dict[str, str]) -> dict[str, str]:
+        """A clean environment: nothing of the grader's own (tokens, paths) reaches the kernel."""
+        home = "/tmp/home" if self.isolation.mode != "none" else str(folder.root / "home")
+        env = {
+            "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": home, "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8",
+            "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1",
+            "JUPYTER_PLATFORM_DIRS": "1", "IPYTHONDIR": f"{home}/.ipython",
+            "MPLCONFIGDIR": str(folder.cache),
+            # One thread each: workers already use every core, and forked calls stay safe.
+            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            # The notebooks read this to run their experiments at a small budget.
+            "NBGRADER_EXECUTION": "autograde",
+        }
+        env.update(extra)
+        return env

@@ -1,0 +1,146 @@
+"""Plain data between the grader and a student's kernel: a JSON tree and an .npz of arrays.
+
+Neither side ever unpickles what the other wrote. A tree node is a JSON scalar, or one of:
+``{"i": "<digits>"}`` an int, ``{"f": "<repr>"}`` a float (nan and inf included),
+``{"a": key}`` an array and ``{"g": key}`` a NumPy scalar (both in the .npz under ``key``),
+``{"t": [...]}`` a tuple, ``{"l": [...]}`` a list, ``{"d": [[key, value], ...]}`` a dict, and
+``{"o": "<type name>"}`` anything else, of which only the type's name crosses.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+MAX_DEPTH = 32
+MAX_NODES = 100_000
+
+
+class Opaque:
+    """Stands for a value that is not plain data; only its type name crosses the boundary."""
+
+    def __init__(self, type_name: str):
+        self.type_name = type_name
+
+
+def encode(value, arrays: dict, depth: int = 0):
+    """A JSON-able tree for ``value``, its arrays stored in ``arrays`` under generated keys.
+
+    Arrays (and anything with ``__array__``, torch tensors included) become plain arrays;
+    tuples, lists and dicts keep their form; anything else becomes its type name only.
+    """
+    if depth > MAX_DEPTH or len(arrays) > MAX_NODES:
+        return {"o": "too deeply nested"}
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return {"i": str(int(value))}  # exact, however large
+    if isinstance(value, float):
+        return {"f": repr(float(value))}  # nan and inf survive
+    if isinstance(value, np.generic):
+        return _store(np.asarray(value), arrays, "g")
+    if isinstance(value, (tuple, list)):
+        kind = "t" if isinstance(value, tuple) else "l"
+        return {kind: [encode(item, arrays, depth + 1) for item in value]}
+    if isinstance(value, dict):
+        return {"d": [[encode(k, arrays, depth + 1), encode(v, arrays, depth + 1)]
+                      for k, v in value.items()]}
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
+        try:
+            value = value.detach().cpu().numpy()
+        except Exception:
+            return {"o": type(value).__name__}
+    if isinstance(value, np.ndarray) or hasattr(value, "__array__"):
+        try:
+            array = np.array(value, copy=True, subok=False)
+        except Exception:
+            return {"o": type(value).__name__}
+        if array.dtype.hasobject:
+            return {"o": f"{type(value).__name__} of objects"}
+        return _store(array, arrays, "a")
+    return {"o": type(value).__name__}
+
+
+def _store(array: np.ndarray, arrays: dict, kind: str) -> dict:
+    key = f"a{len(arrays)}"
+    arrays[key] = array
+    return {kind: key}
+
+
+def decode(node, arrays, depth: int = 0):
+    """The value of a tree made by :func:`encode`; raises ValueError on anything else."""
+    if depth > MAX_DEPTH + 1:
+        raise ValueError("nested too deeply")
+    if node is None or isinstance(node, (bool, str)):
+        return node
+    if not isinstance(node, dict) or len(node) != 1:
+        raise ValueError(f"not a plain-data node: {type(node).__name__}")
+    (kind, body), = node.items()
+    if kind == "i":
+        return int(body)
+    if kind == "f":
+        return float(body)
+    if kind in ("a", "g"):
+        array = arrays[body]
+        return array[()] if kind == "g" else array
+    if kind in ("t", "l"):
+        items = [decode(item, arrays, depth + 1) for item in body]
+        return tuple(items) if kind == "t" else items
+    if kind == "d":
+        return {_key(decode(k, arrays, depth + 1)): decode(v, arrays, depth + 1) for k, v in body}
+    if kind == "o":
+        return Opaque(str(body))
+    raise ValueError(f"unknown node kind {kind!r}")
+
+
+def _key(key):
+    if isinstance(key, (str, int, float, bool, type(None))):
+        return key
+    if isinstance(key, np.generic):
+        return key.item()
+    raise ValueError(f"a dict key of type {type(key).__name__}")
+
+
+def write_data(path: Path, tree: dict, arrays: dict) -> None:
+    """Write ``path``.npz then ``path``.json (the JSON last: its presence means complete)."""
+    path = Path(path)
+    np.savez(path.with_suffix(".npz.tmp"), **arrays)  # numpy adds .npz to the name
+    os.replace(path.with_suffix(".npz.tmp.npz"), path.with_suffix(".npz"))
+    path.with_suffix(".json.tmp").write_text(json.dumps(tree))
+    os.replace(path.with_suffix(".json.tmp"), path.with_suffix(".json"))
+
+
+def read_data(path: Path, max_bytes: int) -> dict:
+    """The JSON tree at ``path``.json with its arrays decoded; never unpickles anything.
+
+    Raises:
+        ValueError: a file is missing, too large, not a regular file, or not plain data.
+    """
+    path = Path(path)
+    text = _read_regular(path.with_suffix(".json"), max_bytes).decode("utf-8")
+    tree = json.loads(text)
+    raw = _read_regular(path.with_suffix(".npz"), max_bytes)
+    with np.load(io.BytesIO(raw), allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files}
+    if not isinstance(tree, dict):
+        raise ValueError("not a plain-data record")
+    return {key: decode(value, arrays) if key in ("value", "args", "kwargs") else value
+            for key, value in tree.items()}
+
+
+def _read_regular(path: Path, max_bytes: int) -> bytes:
+    """The bytes of a regular file (no symlink followed), refusing files over ``max_bytes``."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    try:
+        info = os.fstat(fd)
+        if not (info.st_mode & 0o170000) == 0o100000:
+            raise ValueError(f"{path.name} is not a regular file")
+        if info.st_size > max_bytes:
+            raise ValueError(f"{path.name} is larger than {max_bytes} bytes")
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            return file.read(max_bytes + 1)
+    finally:
+        os.close(fd)

@@ -1,0 +1,139 @@
+"""The sandboxed kernel: what it can see and reach, its limits, and how it dies and restarts."""
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from autograder.kernel import Kernel
+from autograder.reference import COURSE_ROOT
+from autograder.sandbox import Folder, Limits, Sandbox, isolation
+
+pytestmark = pytest.mark.slow
+
+PROBE = r"""
+import importlib.util, json, os, socket
+seen = {"uid": os.getuid(), "cwd": os.getcwd(), "root": sorted(os.listdir("/")),
+        "env": sorted(os.environ), "graded": os.environ.get("NBGRADER_EXECUTION")}
+seen["course"] = [p for p in COURSE_PATHS if os.path.exists(p)]
+seen["autograder"] = importlib.util.find_spec("autograder") is not None
+try:
+    import autograder.reference
+    seen["autograder"] = True
+except Exception:
+    pass
+try:
+    socket.create_connection(("1.1.1.1", 53), timeout=2).close()
+    seen["network"] = True
+except OSError:
+    seen["network"] = False
+print(json.dumps(seen))
+"""
+
+
+@pytest.fixture(scope="module")
+def sandbox(sandbox_here):
+    return Sandbox(isolation(), Limits(memory_mb=1024, file_mb=1), worker=7)
+
+
+@pytest.fixture
+def kernel(sandbox, tmp_path):
+    (tmp_path / "submission").mkdir()
+    (tmp_path / "submission" / "data.txt").write_text("the student's own file")
+    folder = Folder(tmp_path / "sandbox")
+    tmp_path.chmod(0o755)
+    folder.create(tmp_path / "submission", sandbox.uid)
+    started = Kernel(sandbox, folder)
+    started.start()
+    yield started
+    started.kill()
+
+
+def _printed(execution):
+    return "".join(o.get("text", "") for o in execution.outputs if o["output_type"] == "stream")
+
+
+def test_the_kernel_sees_only_its_own_folder(kernel, monkeypatch):
+    os.environ["RNNCOURSE_TEST_SECRET"] = "a grader's token"
+    try:
+        paths = [str(COURSE_ROOT / "solutions"), str(COURSE_ROOT / "autograder"),
+                 str(kernel.folder.root.parent / "submission")]
+        execution = kernel.execute(f"COURSE_PATHS = {paths!r}\n" + PROBE, 30)
+    finally:
+        del os.environ["RNNCOURSE_TEST_SECRET"]
+    assert execution.status == "ok", execution.outputs
+    seen = json.loads(_printed(execution).strip().splitlines()[-1])
+    assert seen["course"] == [] and seen["autograder"] is False and seen["network"] is False
+    assert seen["cwd"] == str(kernel.folder.work) and seen["graded"] == "autograde"
+    assert "RNNCOURSE_TEST_SECRET" not in seen["env"]
+    assert set(seen["root"]) <= {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc",
+                                 "root", "sbin", "tmp", "usr", "work", "home", "opt"}
+    if isolation().mode == "root":
+        assert seen["uid"] >= 62000  # an unprivileged user of its own
+    assert kernel.execute("print(open('data.txt').read())", 10).outputs[0]["text"].startswith("the student")
+
+
+def test_memory_and_file_size_are_limited(kernel):
+    execution = kernel.execute("import numpy as np\nbig = np.ones(2**31)", 30)
+    assert execution.status == "error" and execution.outputs[-1]["ename"] == "MemoryError"
+    execution = kernel.execute("open('big.bin', 'wb').write(b'x' * 3_000_000)", 30)
+    assert execution.status in ("error", "died")  # EFBIG, or SIGXFSZ ends the kernel
+    assert not (kernel.folder.work / "big.bin").exists() or (kernel.folder.work / "big.bin").stat().st_size <= 1 << 20
+
+
+def test_a_loop_is_interrupted_and_the_kernel_lives_on(kernel):
+    execution = kernel.execute("while True:\n    pass", 1)
+    assert execution.status == "timeout" and kernel.alive()
+    assert kernel.execute("x = 2\nprint(x)", 10).outputs[0]["text"] == "2\n"
+
+
+def test_a_kernel_ignoring_the_interrupt_is_killed_and_restarts(kernel):
+    code = "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    time.sleep(0.01)"
+    execution = kernel.execute(code, 1)
+    assert execution.status == "died" and "ignored the interrupt" in execution.reason
+    assert not kernel.alive()
+    kernel.restart()
+    assert kernel.execute("print(1 + 1)", 10).outputs[0]["text"] == "2\n"
+
+
+@pytest.mark.parametrize("code, how", [("import os\nos._exit(3)", "exited with code 3"),
+                                       ("import ctypes\nctypes.string_at(0)", "segmentation fault")])
+def test_a_dead_kernel_says_how_it_died(kernel, code, how):
+    execution = kernel.execute(code, 10)
+    assert execution.status == "died" and how in execution.reason
+
+
+def test_a_fork_bomb_stays_in_its_sandbox_and_dies_with_it(sandbox, tmp_path):
+    if isolation().mode != "root":
+        pytest.skip("a process limit of its own needs the root mode")
+    bomb = Sandbox(sandbox.isolation, Limits(processes=32), worker=8)
+    tmp_path.chmod(0o755)
+    folder = Folder(tmp_path / "sandbox")
+    folder.create(None, bomb.uid)
+    kernel = Kernel(bomb, folder)
+    kernel.start()
+    try:
+        kernel.execute("import os\nfor i in range(10000):\n    try:\n        os.fork()\n"
+                       "    except OSError:\n        pass\n", 2)
+        users = subprocess.run(["ps", "-eo", "uid="], capture_output=True, text=True).stdout.split()
+        assert users.count(str(bomb.uid)) <= 32 + 1
+    finally:
+        kernel.kill()
+    time.sleep(0.5)
+    users = subprocess.run(["ps", "-eo", "uid="], capture_output=True, text=True).stdout.split()
+    assert str(bomb.uid) not in users, "every process of the sandbox died with it"
+
+
+def test_a_flood_of_output_is_cut(kernel):
+    execution = kernel.execute("for i in range(100000):\n    print('x' * 99)", 30, output_bytes=50_000)
+    assert execution.truncated and len(_printed(execution)) <= 50_000
+
+
+def test_without_bubblewrap_the_warning_names_what_is_unprotected():
+    off = isolation("off")
+    assert off.mode == "none"
+    warning = off.warning()
+    assert "NOT fully sandboxed" in warning and "files" in warning and "network" in warning
+    command = Sandbox(off).command(Folder(COURSE_ROOT / "nowhere"), COURSE_ROOT / "k.json")
+    assert "bwrap" not in command
