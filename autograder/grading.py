@@ -18,6 +18,7 @@ import copy
 import inspect
 import io
 import re
+import types
 import warnings
 import zlib
 from collections.abc import Callable, Sequence
@@ -60,6 +61,22 @@ class Mistake:
 
     hint: str
     make: Callable
+
+
+def rebind(fn: Callable, **names: Callable) -> Callable:
+    """``fn`` with some of the global names it calls replaced, e.g. by a broken helper."""
+    return types.FunctionType(fn.__code__, {**fn.__globals__, **names}, fn.__name__,
+                              fn.__defaults__, fn.__closure__)
+
+
+def through(mistake: Mistake, outer: str, helper: str) -> Mistake:
+    """``mistake`` of the function ``helper``, as it shows through ``outer``, which calls it.
+
+    A student's sequence function calls their own step function, so a bug in the step fails
+    the sequence's cases too; the hint then says where to look first.
+    """
+    hint = f"{mistake.hint} ({outer} calls your {helper}: make its checks pass first)"
+    return Mistake(hint, lambda ref: rebind(getattr(ref, outer), **{helper: mistake.make(ref)}))
 
 
 @dataclass(frozen=True)

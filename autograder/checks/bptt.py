@@ -4,35 +4,26 @@ Each ``grade_<name>(fn)`` is the single call in the hidden part of a grade cell.
 from a fixed seed per exercise and cover N=1 and T=1. A backward function is given a cache made
 by the REFERENCE forward function, in the layout its docstring documents, so it is graded on its
 own, whatever the student's forward did. Each mistake is a small variant of the reference;
-several are built by swapping one broken helper into the reference's own code (``_rebind``), so
+several are built by swapping one broken helper into the reference's own code (``grading.rebind``), so
 that a bug in ``rnn_step_backward`` is also named when it shows up through ``rnn_backward`` or
 ``tbptt_step``, which call the student's own helpers.
 """
 from __future__ import annotations
 
-import types
-
 import numpy as np
 
 from rnncourse.checks import CheckFailure
 
-from ..grading import Case, Exercise, Mistake, Output, grade
+from ..grading import Case, Exercise, Mistake, Output, grade, rebind, through
 from ..reference import load_reference
 
 ASSIGNMENT = "02_bptt"
 PARAM_NAMES = ("W_embed", "Wx", "Wh", "b", "W_out", "b_out")
 PARAM_LETTERS = {"W_embed": "VE", "Wx": "EH", "Wh": "HH", "b": "H", "W_out": "HV", "b_out": "V"}
-USES_STEP = " (rnn_backward calls your rnn_step_backward: make its checks pass first)"
 
 
 def _normal(rng, *shape, scale=1.0):
     return rng.normal(scale=scale, size=shape)
-
-
-def _rebind(fn, **names):
-    """``fn`` with some of the global names it calls replaced, e.g. a broken helper."""
-    return types.FunctionType(fn.__code__, {**fn.__globals__, **names}, fn.__name__,
-                              fn.__defaults__, fn.__closure__)
 
 
 # ---------------------------------------------------------------- rnn_step_backward
@@ -133,12 +124,6 @@ def _sequence_variant(step_input, order=reversed, accumulate=True):
     return make
 
 
-def _through_step(mistake):
-    """rnn_backward calling a broken rnn_step_backward."""
-    hint = mistake.hint + USES_STEP
-    return Mistake(hint, lambda ref: _rebind(ref.rnn_backward, rnn_step_backward=mistake.make(ref)))
-
-
 RNN_BACKWARD = Exercise(
     ASSIGNMENT, "rnn_backward", points=3,
     outputs=(Output("dx", 0, "NTD"), Output("dh0", 1, "NH"), Output("dWx", 2, "DH"),
@@ -157,7 +142,7 @@ RNN_BACKWARD = Exercise(
                 _sequence_variant(lambda dh_t, carried, t, T: carried + (dh_t if t == T - 1 else 0))),
         Mistake("the steps are visited forward in time; walk backward, from t = T - 1 down to 0",
                 _sequence_variant(lambda dh_t, carried, t, T: dh_t + carried, order=iter)),
-        *[_through_step(STEP_MISTAKES[key])
+        *[through(STEP_MISTAKES[key], "rnn_backward", "rnn_step_backward")
           for key in ("no_tanh", "tanh_twice", "Wh_not_T", "Wx_not_T", "dWh_T")],
     ),
 )
@@ -462,9 +447,9 @@ def _tbptt_through(function, mistake):
     """tbptt_step calling a broken backward helper: ``function`` commits ``mistake``."""
     def make(ref):
         if function == "rnn_step_backward":  # reached through rnn_backward
-            helper = _rebind(ref.rnn_backward, rnn_step_backward=mistake.make(ref))
-            return _rebind(ref.tbptt_step, rnn_backward=helper)
-        return _rebind(ref.tbptt_step, **{function: mistake.make(ref)})
+            helper = rebind(ref.rnn_backward, rnn_step_backward=mistake.make(ref))
+            return rebind(ref.tbptt_step, rnn_backward=helper)
+        return rebind(ref.tbptt_step, **{function: mistake.make(ref)})
     return Mistake(f"your {function} seems to have this mistake: {mistake.hint} "
                    "(tbptt_step calls it: make its checks pass first)", make)
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from rnncourse.checks import CheckFailure
 
-from ..grading import Case, Exercise, Mistake, Output, grade
+from ..grading import Case, Exercise, Mistake, Output, grade, through
 
 ASSIGNMENT = "01_vanilla_rnn"
 
@@ -93,6 +93,7 @@ RNN_FORWARD = Exercise(
                 _forward_off_by_one),
         Mistake("h0 is ignored: the first step should start from h0, not zeros",
                 lambda ref: lambda x, h0, Wx, Wh, b: ref.rnn_forward(x, 0 * h0, Wx, Wh, b)),
+        *[through(m, "rnn_forward", "rnn_step_forward") for m in RNN_STEP_FORWARD.mistakes],
     ),
 )
 
