@@ -100,7 +100,7 @@ def run_demo(work: Path, assignments: list[str], log: Callable[[str], None] = pr
     """Release with validation, submit the sample class, grade it, and write every output.
 
     Writes, under ``work``: ``course/`` (an nbgrader course with its gradebook.db, submitted/,
-    autograded/ and feedback/) and ``grades.csv``.
+    autograded/, feedback/ and reports/) and ``grades.csv``.
     """
     work = Path(work)
     started = time.perf_counter()
@@ -121,11 +121,13 @@ def run_demo(work: Path, assignments: list[str], log: Callable[[str], None] = pr
         for student, changes in students.items():
             notebook = make_submission(release_nb, source_nb, changes)
             course.submit(student, assignment, {name: json.dumps(notebook, indent=1)})
-        log(f"3. {assignment}: autograde, feedback, export")
+        log(f"3. {assignment}: grade in sandboxed kernels, record in the gradebook, feedback, "
+            "export, integrity report")
         results[assignment] = grade_assignment(course, assignment, csv_path=work / "grades.csv")
         log(results[assignment].table())
     log(f"gradebook: {course.root / 'gradebook.db'}")
     log(f"grades:    {work / 'grades.csv'}")
     log(f"feedback:  {course.root / 'feedback'}/<student>/<assignment>/<assignment>.html")
+    log(f"integrity: {course.root / 'reports'}/<assignment>/report.html")
     log(f"done in {time.perf_counter() - started:.0f} s")
     return results
