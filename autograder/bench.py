@@ -27,6 +27,7 @@ from .batch import Options
 from .course import Course
 from .demo import SAMPLE_CLASSES, make_submission
 from .grade import grade_assignments
+from .jobs import STATE
 from .reference import COURSE_ROOT, solution_notebook
 from .sandbox import isolation
 
@@ -116,7 +117,7 @@ def _last_ms(log: str) -> float:
 
 
 def _stored(course: Course, assignment: str) -> list[dict]:
-    folder = course.root / ".rnncourse" / "results" / assignment
+    folder = course.root / STATE / "results" / assignment
     return [r for path in sorted(folder.glob("*.json")) if path.name != "recorded.json"
             for r in json.loads(path.read_text())["results"]]
 

@@ -79,6 +79,17 @@ def through(mistake: Mistake, outer: str, helper: str) -> Mistake:
     return Mistake(hint, lambda ref: rebind(getattr(ref, outer), **{helper: mistake.make(ref)}))
 
 
+def state_before_step(name: str) -> Callable:
+    """A mistake maker: the sequence forward ``name`` of the reference, storing at position t
+    the state before step t (h0 first) instead of the state after it."""
+    def make(ref):
+        def forward(x, h0, *params):
+            h, _ = getattr(ref, name)(x, h0, *params)
+            return np.concatenate([h0[:, None], h[:, :-1]], axis=1), None
+        return forward
+    return make
+
+
 @dataclass(frozen=True)
 class Exercise:
     """Everything the grader needs to know about one graded function."""

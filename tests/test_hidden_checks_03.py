@@ -8,7 +8,7 @@ import pytest
 
 from autograder.checks import lstm
 from autograder.demo import in_float32
-from autograder.grading import check, grade
+from autograder.grading import check, grade, rebind
 from autograder.reference import load_reference, solution_notebook
 
 EXERCISES = {e.name: e for e in lstm.EXERCISES}
@@ -87,8 +87,11 @@ def test_backward_checks_hand_over_the_reference_cache_layout(ref03):
 
 def test_a_broken_step_is_named_through_lstm_backward(ref03):
     broken = lstm.STEP_BACKWARD_MISTAKES["no_tanh_grad"]
-    feedback = check(EXERCISES["lstm_backward"], lstm._bptt_variant(step=broken.make)(ref03)).feedback()
-    assert broken.hint + lstm.USES_STEP in feedback
+    # a correct lstm_backward that calls a step backward with this mistake
+    student = rebind(ref03.lstm_backward, lstm_step_backward=broken.make(ref03))
+    feedback = check(EXERCISES["lstm_backward"], student).feedback()
+    assert (broken.hint + " (lstm_backward calls your lstm_step_backward: make its checks pass "
+            "first)") in feedback
 
 
 def test_inputs_modified_in_place_are_caught(ref03):

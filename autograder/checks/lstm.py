@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..grading import Case, Exercise, Mistake, Output, grade
+from ..grading import Case, Exercise, Mistake, Output, grade, state_before_step, through
 from ..reference import load_reference
 
 ASSIGNMENT = "03_lstm"
 GATES = "ifog"  # the course's gate order along the 4H axis
 FOUR_H = ("4H",)  # a dimension name for messages: "(D, 4H) = (3, 8)"
-USES_STEP = " (lstm_backward calls your lstm_step_backward: make its checks pass first)"
-USES_STEP_FORWARD = " (lstm_forward calls your lstm_step_forward: make its checks pass first)"
 
 
 def _normal(rng, *shape, scale=1.0):
@@ -127,13 +125,10 @@ def _forward_cases(rng):
     return cases
 
 
-def _forward_variant(carry_h=True, carry_c=True, c0="zeros", store="h", h0_used=True, step=None):
-    """The sequence loop with one rule changed; the defaults are the correct loop.
-
-    ``step(ref)`` replaces the step forward.
-    """
+def _forward_variant(carry_h=True, carry_c=True, c0="zeros", store="h", h0_used=True):
+    """The sequence loop with one rule changed; the defaults are the correct loop."""
     def make(ref):
-        step_forward = step(ref) if step else ref.lstm_step_forward
+        step_forward = ref.lstm_step_forward
 
         def lstm_forward(x, h0, Wx, Wh, b):
             h0 = h0 if h0_used else np.zeros_like(h0)
@@ -146,14 +141,6 @@ def _forward_variant(carry_h=True, carry_c=True, c0="zeros", store="h", h0_used=
             return np.stack(states, axis=1), None
         return lstm_forward
     return make
-
-
-def _forward_off_by_one(ref):
-    """Stores h_{t-1} at position t: the state before the step instead of after it."""
-    def lstm_forward(x, h0, Wx, Wh, b):
-        h, _ = ref.lstm_forward(x, h0, Wx, Wh, b)
-        return np.concatenate([h0[:, None], h[:, :-1]], axis=1), None
-    return lstm_forward
 
 
 LSTM_FORWARD = Exercise(
@@ -172,10 +159,9 @@ LSTM_FORWARD = Exercise(
         Mistake("h0 is ignored: the first step should start from h0, not zeros",
                 _forward_variant(h0_used=False)),
         Mistake("h[:, t] holds the state before step t; store the state after the step",
-                _forward_off_by_one),
+                state_before_step("lstm_forward")),
         # a broken step shows up here too: the first four mistakes of lstm_step_forward
-        *[Mistake(m.hint + USES_STEP_FORWARD, _forward_variant(step=m.make))
-          for m in STEP_FORWARD_MISTAKES[:4]],
+        *[through(m, "lstm_forward", "lstm_step_forward") for m in STEP_FORWARD_MISTAKES[:4]],
     ),
 )
 
@@ -313,14 +299,13 @@ def _backward_cases(rng):
 
 
 def _bptt_variant(step_input=lambda dh_t, carried, t, T: dh_t + carried, carry_dc=True,
-                  order=reversed, accumulate=True, step=None):
+                  order=reversed, accumulate=True):
     """BPTT with one rule changed; the defaults are the correct loop.
 
-    ``step_input(dh_t, carried, t, T)`` is the dh given to step t; ``step(ref)`` replaces the
-    step backward.
+    ``step_input(dh_t, carried, t, T)`` is the dh given to step t.
     """
     def make(ref):
-        step_backward = step(ref) if step else ref.lstm_step_backward
+        step_backward = ref.lstm_step_backward
 
         def lstm_backward(dh, cache):
             N, T, H = dh.shape
@@ -335,12 +320,6 @@ def _bptt_variant(step_input=lambda dh_t, carried, t, T: dh_t + carried, carry_d
             return (dx, dh_carried, *sums)
         return lstm_backward
     return make
-
-
-def _through_step(key):
-    """lstm_backward calling a broken lstm_step_backward."""
-    mistake = STEP_BACKWARD_MISTAKES[key]
-    return Mistake(mistake.hint + USES_STEP, _bptt_variant(step=mistake.make))
 
 
 LSTM_BACKWARD = Exercise(
@@ -364,8 +343,9 @@ LSTM_BACKWARD = Exercise(
                 "(dWx += ..., not dWx = ...)", _bptt_variant(accumulate=False)),
         Mistake("the steps are visited forward in time; walk backward, from t = T - 1 down to 0",
                 _bptt_variant(order=iter)),
-        *[_through_step(key) for key in ("no_tanh_grad", "dh_not_into_c", "dc_prev_no_f",
-                                         "torch_order", "g_sigmoid_grad", "do_reads_c")],
+        *[through(STEP_BACKWARD_MISTAKES[key], "lstm_backward", "lstm_step_backward")
+          for key in ("no_tanh_grad", "dh_not_into_c", "dc_prev_no_f", "torch_order",
+                      "g_sigmoid_grad", "do_reads_c")],
     ),
 )
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from rnncourse.checks import CheckFailure
 
-from ..grading import Case, Exercise, Mistake, Output, grade, through
+from ..grading import Case, Exercise, Mistake, Output, grade, state_before_step, through
 
 ASSIGNMENT = "01_vanilla_rnn"
 
@@ -73,14 +73,6 @@ def _forward_without_carry(ref):
     return rnn_forward
 
 
-def _forward_off_by_one(ref):
-    """Stores h_{t-1} at position t: the state before the step instead of after it."""
-    def rnn_forward(x, h0, Wx, Wh, b):
-        h, _ = ref.rnn_forward(x, h0, Wx, Wh, b)
-        return np.concatenate([h0[:, None], h[:, :-1]], axis=1), None
-    return rnn_forward
-
-
 RNN_FORWARD = Exercise(
     ASSIGNMENT, "rnn_forward", points=3,
     outputs=(Output("h", 0, "NTH"),),
@@ -90,7 +82,7 @@ RNN_FORWARD = Exercise(
         Mistake("each step starts from h0: carry the new state into the next step",
                 _forward_without_carry),
         Mistake("h[:, t] holds the state before step t; store the state after the step",
-                _forward_off_by_one),
+                state_before_step("rnn_forward")),
         Mistake("h0 is ignored: the first step should start from h0, not zeros",
                 lambda ref: lambda x, h0, Wx, Wh, b: ref.rnn_forward(x, 0 * h0, Wx, Wh, b)),
         *[through(m, "rnn_forward", "rnn_step_forward") for m in RNN_STEP_FORWARD.mistakes],
