@@ -8,7 +8,7 @@ import pytest
 
 from autograder.kernel import Kernel
 from autograder.reference import COURSE_ROOT
-from autograder.sandbox import Folder, Limits, Sandbox, isolation
+from autograder.sandbox import Folder, Limits, Sandbox, isolation, python_paths
 
 pytestmark = pytest.mark.slow
 
@@ -67,8 +67,10 @@ def test_the_kernel_sees_only_its_own_folder(kernel, monkeypatch):
     assert seen["course"] == [] and seen["autograder"] is False and seen["network"] is False
     assert seen["cwd"] == str(kernel.folder.work) and seen["graded"] == "autograde"
     assert "RNNCOURSE_TEST_SECRET" not in seen["env"]
+    # Only the system folders, and the first folder on the way to Python and to the kernel's own.
+    on_the_way = {path.parts[1] for path in [*python_paths(), kernel.folder.root]}
     assert set(seen["root"]) <= {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc",
-                                 "root", "sbin", "tmp", "usr", "work", "home", "opt"}
+                                 "sbin", "tmp", "usr"} | on_the_way
     if isolation().mode == "root":
         assert seen["uid"] >= 62000  # an unprivileged user of its own
     assert kernel.execute("print(open('data.txt').read())", 10).outputs[0]["text"].startswith("the student")
