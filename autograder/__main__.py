@@ -4,19 +4,26 @@
     fixtures [ASSIGNMENT ...]      recompute the expected outputs of the visible checks
     grade COURSE [ASSIGNMENT ...]  grade a class collected in an nbgrader course folder
     bench [--students N] [--repeats R]  time plain nbgrader against this course's grading
-    demo [--work DIR]              the whole loop on a sample class
+    demo [--work DIR]              the whole loop on the sample classes
+
+Options before the command: -v (more detail), -q (warnings and errors only), --debug (a
+traceback when the grader itself fails).
 """
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
-from .assignments import ASSIGNMENTS, get
-from .batch import Busy, Options
-from .course import Course, NbgraderFailed
-from .release import ReleaseInvalid
-from .sandbox import Limits
+from autograder.batch.course import Course, tools_on_path
+from autograder.batch.pool import Options
+from autograder.checks import registry
+from autograder.errors import CourseError
+from autograder.kinds import Status
+from autograder.notebook.sandbox import Limits
+
+log = logging.getLogger("autograder")
 
 
 def _at_least(low: float, kind=int):
@@ -33,37 +40,44 @@ def _at_least(low: float, kind=int):
     return parse
 
 
+def _assignment(text: str) -> str:
+    """An argparse type: a declared notebook id, or a clear error listing them."""
+    try:
+        return registry.get(text).id
+    except registry.UnknownNotebook as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _release(args) -> None:
-    from .provided import refresh
-    from .release import release
+    from autograder.authoring.generated import refresh
+    from autograder.authoring.release import release
 
     for assignment in args.assignments:
         if refresh(assignment):
-            print(f"{assignment}: refreshed the provided cells from earlier notebooks")
+            log.info(f"{assignment}: refreshed the provided and grade cells")
     for validation in release(args.assignments, check=not args.no_validate):
-        print(f"{validation.assignment}: valid ({validation.seconds:.0f} s): solution earns full "
-              "marks, release earns zero, no solution text")
-    print(f"wrote assignments/ for {', '.join(args.assignments)}")
+        log.info(f"{validation.assignment}: valid ({validation.seconds:.0f} s): solution earns "
+                 "full marks, release earns zero, no solution text")
+    log.info(f"wrote assignments/ for {', '.join(args.assignments)}")
 
 
 def _fixtures(args) -> None:
-    from .fixtures import write_fixture
+    from autograder.authoring.fixtures import write_fixture
 
     for assignment in args.assignments:
-        print(f"wrote {write_fixture(assignment)}")
+        log.info(f"wrote {write_fixture(assignment)}")
 
 
 def _grade(args) -> None:
-    from .grade import grade_assignments
+    from autograder.batch.grade import grade_assignments
 
     course = Course(Path(args.course).resolve())
-    if not (course.root / "submitted").is_dir():
-        raise SystemExit(f"{course.root} has no submitted/ folder: is it an nbgrader course folder?")
-    submitted = {p.name for p in (course.root / "submitted").glob("*/*") if p.is_dir()}
-    # assignments named on the command line were checked in main()
-    assignments = args.assignments or sorted(a for a in ASSIGNMENTS if a in submitted)
+    layout = course.layout
+    if not layout.submitted_root.is_dir():
+        raise CourseError(f"{course.root} has no submitted/ folder: is it an nbgrader course folder?")
+    assignments = args.assignments or [a for a in registry.declared() if layout.submissions(a)]
     if not assignments:
-        raise SystemExit(f"no submissions of any assignment under {course.root / 'submitted'}")
+        raise CourseError(f"no submissions of any assignment under {layout.submitted_root}")
     limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                     call_timeout=args.call_timeout, memory_mb=args.memory)
     options = Options(workers=args.workers, limits=limits, sandbox=args.sandbox,
@@ -71,43 +85,45 @@ def _grade(args) -> None:
     csv = Path(args.csv) if args.csv else course.root / "grades.csv"
     results = grade_assignments(course, assignments, csv_path=csv, options=options)
     for result in results.values():
-        print(f"\n{result.assignment}")
-        print(result.table())
-        print(f"integrity report: {result.report}")
+        print(f"\n{result.assignment}\n{result.table()}\nintegrity report: {result.report}")
     print(f"\ngrades: {csv}; feedback: {course.root / 'feedback'}")
-    if any(status == "error" for r in results.values() for status in r.statuses.values()):
-        raise SystemExit("some submissions hit a grader error (status 'error'); run the command "
-                         "again to retry them, and see the integrity report")
+    if any(status == Status.ERROR for r in results.values() for status in r.statuses.values()):
+        raise CourseError("some submissions hit a grader error (status 'error'); run the command "
+                          "again to retry them, and see the integrity report")
 
 
 def _bench(args) -> None:
-    from .bench import run_bench
+    from autograder.tools.bench import run_bench
 
     run_bench(Path(args.work).resolve(), args.assignment, args.students, args.workers, args.repeats)
 
 
 def _demo(args) -> None:
-    from .demo import run_demo
+    from autograder.tools.demo import run_demo
 
     work = Path(args.work).resolve()
     if work.exists() and any(work.iterdir()):
-        raise SystemExit(f"{work} is not empty: remove it or pass another --work folder")
+        raise CourseError(f"{work} is not empty: remove it or pass another --work folder")
     run_demo(work, args.assignments)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True)
-    every = sorted(ASSIGNMENTS)
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    top.add_argument("-v", "--verbose", action="store_true", help="say more of what is done")
+    top.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    top.add_argument("--debug", action="store_true", help="show the traceback of a grader failure")
+    commands = top.add_subparsers(dest="command", required=True)
+    every = list(registry.declared())
+    assignment_args = dict(nargs="*", type=_assignment, metavar="ASSIGNMENT")
 
     p = commands.add_parser("release", help="regenerate assignments/ from solutions/")
-    p.add_argument("assignments", nargs="*", default=every, metavar="ASSIGNMENT")
+    p.add_argument("assignments", default=every, **assignment_args)
     p.add_argument("--no-validate", action="store_true", help="skip running the notebooks")
     p.set_defaults(run=_release)
 
     p = commands.add_parser("fixtures", help="recompute the visible checks' expected outputs")
-    p.add_argument("assignments", nargs="*", default=every, metavar="ASSIGNMENT")
+    p.add_argument("assignments", default=every, **assignment_args)
     p.set_defaults(run=_fixtures)
 
     p = commands.add_parser(
@@ -117,8 +133,8 @@ def main(argv: list[str] | None = None) -> int:
                     "feedback, grades.csv and the integrity report (reports/<assignment>/). A "
                     "second run grades only what is new or changed.")
     p.add_argument("course", help="the course folder holding nbgrader_config.py and submitted/")
-    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
-                   help=f"assignments to grade (default: every one with submissions): {', '.join(every)}")
+    p.add_argument("assignments", default=[], help="assignments to grade (default: every one with "
+                   f"submissions): {', '.join(every)}", **assignment_args)
     p.add_argument("--workers", type=_at_least(1), default=Options().workers,
                    help=f"notebooks graded at once (default: CPU cores + 1 = {Options().workers})")
     p.add_argument("--cell-timeout", type=_at_least(0.1, float), default=Limits.cell_timeout, metavar="SECONDS",
@@ -139,27 +155,36 @@ def main(argv: list[str] | None = None) -> int:
 
     p = commands.add_parser("bench", help="time plain nbgrader against this course's grading")
     p.add_argument("--students", type=_at_least(1), default=50, help="class size (default 50)")
-    p.add_argument("--assignment", default="01_vanilla_rnn", choices=every)
+    p.add_argument("--assignment", default=every[0], type=_assignment, help=f"one of {', '.join(every)}")
     p.add_argument("--workers", type=_at_least(1), default=Options().workers)
     p.add_argument("--repeats", type=_at_least(1), default=1,
                    help="grade the class both ways this many times, taking turns; medians are shown")
     p.add_argument("--work", default="build/bench", help="an empty work folder (default build/bench)")
     p.set_defaults(run=_bench)
 
-    p = commands.add_parser("demo", help="release, sample class, autograde, report")
+    p = commands.add_parser("demo", help="release, sample classes, autograde, report")
     p.add_argument("--work", default="build/demo", help="an empty work folder (default build/demo)")
-    p.add_argument("assignments", nargs="*", default=every, metavar="ASSIGNMENT")
+    p.add_argument("assignments", default=every, **assignment_args)
     p.set_defaults(run=_demo)
+    return top
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
+    tools_on_path()  # nbgrader runs `alembic` by name, also when the environment is not activated
     try:
-        for assignment in getattr(args, "assignments", []):
-            get(assignment)  # argparse's choices reject a list default for nargs="*" (3.11)
         args.run(args)
-    except (ReleaseInvalid, NbgraderFailed, FileNotFoundError, FileExistsError, ValueError,
-            Busy, RuntimeError) as err:
+    except CourseError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except Exception as err:  # a bug of the grader: say so, with the traceback on request
+        if args.debug:
+            raise
+        print(f"error: the grader failed ({type(err).__name__}: {err}); run again with --debug "
+              "for the traceback", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -1,7 +1,7 @@
 """Pre-trained weights the course ships, for students to run with their own forward pass.
 
 ``char_rnn_shakespeare`` is a one-layer character RNN trained on the first 90% of tiny
-Shakespeare (by ``python -m autograder.pretrain``, which graders have). Its six arrays follow
+Shakespeare (by ``python -m autograder.tools.pretrain``, which graders have). Its six arrays follow
 notebook 01's equations, batch-first, with V = 65 characters, E = 64, H = 256:
 
     W_embed (V, E):  x ids (N, T) -> embeddings W_embed[x] (N, T, E)
@@ -17,7 +17,7 @@ from importlib import resources
 
 import numpy as np
 
-from .data import DataError, Vocab
+from rnncourse.data import DataError, Vocab
 
 WEIGHTS = resources.files("rnncourse") / "weights"
 PARAM_NAMES = ("W_embed", "Wx", "Wh", "b", "W_out", "b_out")

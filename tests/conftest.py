@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from autograder.reference import load_reference
-from autograder.sandbox import isolation
+from autograder.checks.reference import load_reference
+from autograder.notebook.sandbox import isolation
 
 
 @pytest.fixture(scope="session")

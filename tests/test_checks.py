@@ -1,8 +1,8 @@
-"""rnncourse.checks: the shape-then-value comparison shared by visible and hidden checks."""
+"""rnncourse.compare: the shape-then-value comparison shared by visible and hidden checks."""
 import numpy as np
 import pytest
 
-from rnncourse.checks import CheckFailure, as_array, expect, expect_array, shape_problem, value_problem
+from rnncourse.compare import CheckFailure, as_array, expect, expect_array, shape_problem, value_problem
 
 
 def test_as_array_accepts_array_likes_and_strips_subclasses():

@@ -1,76 +1,35 @@
-"""The whole loop with real nbgrader: release with validation, a sample class, autograde,
-gradebook, grades.csv and feedback, with the score each kind of submission should earn."""
+"""The whole loop with real nbgrader, for every declared notebook: release with validation, the
+sample class, autograde, gradebook, grades.csv and feedback, with the points each sample student
+must earn (declared with the notebook, ``Sample.expect``)."""
 import csv
 
 import pytest
 
-from autograder.assignments import ASSIGNMENTS
-from autograder.demo import SAMPLE_CLASSES, run_demo
+from autograder.checks import gradecell, registry
+from autograder.tools.demo import run_demo
 
 pytestmark = pytest.mark.slow
 
-FULL = "full"
-# Expected points per exercise for each sample student; FULL means the exercise's points, and
-# a (low, high) pair an open interval for a bug whose cost depends on the drawn cases.
-EXPECTED = {
-    "01_vanilla_rnn": {
-        "perfect": {},
-        "float32": {},
-        "blank": {"*": 0},
-        "partial": {"rnn_forward": 0, "temporal_softmax_loss": 0, "sample": 0},
-        "transposed": {"rnn_step_forward": (0, 2), "rnn_forward": (-1, 3), "sample": (-1, 3)},
-        "raises": {"temporal_softmax_loss": 0},
-        "unstable": {"temporal_softmax_loss": 2.5},  # five of six cases: all but the large scores
-    },
-    "02_bptt": {
-        "perfect": {},
-        "float32": {},
-        "blank": {"*": 0},
-        "partial": {"rnn_backward": 0, "temporal_affine_backward": 0, "tbptt_step": 0},
-        # dh_prev uses Wh instead of Wh.T; rnn_backward and tbptt_step call it
-        "transposed": {"rnn_step_backward": (0, 2), "rnn_backward": 0, "tbptt_step": (0, 3)},
-        "raises": {"temporal_affine_backward": 0, "tbptt_step": 0},
-    },
-    "03_lstm": {
-        "perfect": {},
-        "float32": {},
-        "blank": {"*": 0},
-        "partial": {"lstm_step_backward": 0, "lstm_backward": 0},
-        # o and g swapped (PyTorch's order): lstm_forward calls the step; the backward checks
-        # are given the reference's caches, so they are graded on their own
-        "gate_order": {"lstm_step_forward": 0, "lstm_forward": 0},
-        "raises": {"lstm_backward": 0},
-    },
-}
+NOTEBOOKS = list(registry.declared())
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     work = tmp_path_factory.mktemp("demo")
-    assignments = sorted(EXPECTED)
-    return work, run_demo(work, assignments, log=lambda line: None)
+    return work, run_demo(work, NOTEBOOKS)
 
 
-def _expected(assignment, student, exercise):
-    spec = EXPECTED[assignment][student]
-    return spec.get(exercise.name, spec.get("*", FULL))
-
-
-@pytest.mark.parametrize("assignment", sorted(EXPECTED))
-def test_every_sample_student_earns_the_expected_points(assignment, demo):
+@pytest.mark.parametrize("notebook_id", NOTEBOOKS)
+def test_every_sample_student_earns_the_expected_points(notebook_id, demo):
     _, results = demo
-    scores = results[assignment].scores
-    assert set(scores) == set(SAMPLE_CLASSES[assignment]) == set(EXPECTED[assignment])
-    for student in scores:
-        for exercise in ASSIGNMENTS[assignment].exercises:
-            got = scores[student][f"grade_{exercise.name}"]
-            want = _expected(assignment, student, exercise)
-            if want == FULL:
-                assert got == exercise.points, (student, exercise.name, got)
-            elif isinstance(want, tuple):
-                assert want[0] < got < want[1], (student, exercise.name, got)
-            else:
-                assert got == want, (student, exercise.name, got)
+    declaration = registry.get(notebook_id)
+    scores = results[notebook_id].scores
+    assert set(scores) == {sample.student for sample in declaration.samples}
+    for sample in declaration.samples:
+        for exercise in declaration.exercises:
+            got = scores[sample.student][gradecell.grade_id(exercise.name)]
+            assert sample.earns(exercise, got), (sample.student, exercise.name, got,
+                                                 sample.expected(exercise))
 
 
 def test_grades_csv_lists_every_student(demo):
@@ -93,5 +52,3 @@ def test_feedback_for_every_student_shows_scores_but_no_hidden_code(demo):
             html = (work / "course" / "feedback" / student / assignment / f"{assignment}.html").read_text()
             assert "hidden cases passed" in html  # the diagnosis printed by each grade cell
             assert "autograder" not in html and "HIDDEN TESTS" not in html
-    raises = (work / "course" / "feedback" / "raises" / "01_vanilla_rnn" / "01_vanilla_rnn.html").read_text()
-    assert "temporal_softmax_loss raised ValueError" in raises

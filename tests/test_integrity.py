@@ -6,11 +6,12 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder.integrity import by_hand, delegations, kernel_findings, scan
-from autograder.remote import plain, student_exception, synced
-from autograder.restore import NotebookSource, parse_hidden, read_submission, restore
-from autograder.reference import COURSE_ROOT
-from rnncourse.wire import Opaque, decode, encode, read_data, write_data
+from autograder.checks import gradecell
+from autograder.layout import REPO
+from autograder.notebook.integrity import delegations, kernel_findings, scan
+from autograder.notebook.remote import plain, student_exception, synced
+from autograder.notebook.restore import NotebookSource, read_submission, restore
+from rnncourse._grading.wire import Opaque, decode, encode, read_data, write_data
 
 A = "01_vanilla_rnn"
 NAME = f"{A}.ipynb"
@@ -18,7 +19,7 @@ NAME = f"{A}.ipynb"
 
 @pytest.fixture(scope="module")
 def source():
-    return NotebookSource.load(COURSE_ROOT / "solutions" / A / NAME, COURSE_ROOT / "assignments" / A / NAME)
+    return NotebookSource.load(REPO.solution_notebook(A), REPO.release_notebook(A))
 
 
 def _ids(cells):
@@ -37,9 +38,10 @@ def _checks(findings):
 def test_the_hidden_call_of_every_grade_cell_is_understood(source):
     calls = [c.hidden for c in source.grade_cells]
     assert all(calls) and len(calls) == 6
-    assert calls[0].module == "autograder.checks.vanilla_rnn"
-    assert (calls[0].function, calls[0].argument) == ("grade_rnn_step_forward", "rnn_step_forward")
-    assert parse_hidden("### BEGIN HIDDEN TESTS\nimport os\nos.system('x')\n### END HIDDEN TESTS\n")[0] is None
+    assert (calls[0].notebook, calls[0].exercise, calls[0].argument) == (A, "rnn_step_forward", "rnn_step_forward")
+    for hidden in ["import os\nos.system('x')\n", "from autograder.checks import grade\ngrade(A, 'f', f)\n",
+                   "from autograder.checks import grade\ngrade('a', 'f', f)\nimport os\n"]:
+        assert gradecell.parse(f"### BEGIN HIDDEN TESTS\n{hidden}### END HIDDEN TESTS\n")[0] is None, hidden
 
 
 @pytest.mark.parametrize("content, status, reason", [
@@ -198,12 +200,6 @@ def test_importing_torch_without_using_it_costs_nothing():
     cells = _cells("import torch\nimport numpy as np", "def step(x):\n    # torch.tanh would do\n    return np.tanh(x)")
     assert delegations(cells, ["step"]) == {}
 
-
-def test_which_notebooks_are_by_hand():
-    class Exercise:
-        by_hand = False
-    assert by_hand("01_vanilla_rnn") and by_hand("03_lstm") and not by_hand("05_scheduled_sampling")
-    assert not by_hand("02_bptt", Exercise())
 
 
 def test_what_the_kernel_reports_becomes_findings():

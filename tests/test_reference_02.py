@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.reference import load_reference
+from autograder.checks.reference import load_reference
 from rnncourse.gradcheck import numeric_grad, numeric_grad_array, rel_error
 
 STEP_TOL = 1e-8  # one step: central differences are good to ~1e-10 here

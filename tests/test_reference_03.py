@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.reference import load_reference
+from autograder.checks.reference import load_reference
 from rnncourse.gradcheck import check_gradients, rel_error
 
 STEP_TOL = 1e-8  # relative error of a step's gradients against central differences

@@ -4,9 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder.assignments import ASSIGNMENTS
-from autograder.reference import COURSE_ROOT
-from autograder.release import leaked_solution_lines, release
+from autograder.authoring.release import leaked_solution_lines, release
+from autograder.checks import registry
+from autograder.layout import REPO
+
+NOTEBOOKS = list(registry.declared())
 
 pytestmark = pytest.mark.slow
 
@@ -14,7 +16,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def fresh_release(tmp_path_factory):
     out = tmp_path_factory.mktemp("assignments")
-    release(sorted(ASSIGNMENTS), out=out, check=False)  # validation runs in the end-to-end test
+    release(NOTEBOOKS, out=out, check=False)  # validation runs in the end-to-end test
     return out
 
 
@@ -22,9 +24,9 @@ def _files(folder: Path):
     return sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
 
 
-@pytest.mark.parametrize("assignment", sorted(ASSIGNMENTS))
+@pytest.mark.parametrize("assignment", NOTEBOOKS)
 def test_committed_release_is_up_to_date(assignment, fresh_release):
-    committed = COURSE_ROOT / "assignments" / assignment
+    committed = REPO.release_folder(assignment)
     generated = fresh_release / assignment
     assert _files(committed) == _files(generated)
     for name in _files(generated):
@@ -32,17 +34,17 @@ def test_committed_release_is_up_to_date(assignment, fresh_release):
             f"assignments/{assignment}/{name} is stale: run `make release`")
 
 
-@pytest.mark.parametrize("assignment", sorted(ASSIGNMENTS))
+@pytest.mark.parametrize("assignment", NOTEBOOKS)
 def test_no_solution_text_in_the_release(assignment):
-    source = json.loads((COURSE_ROOT / "solutions" / assignment / f"{assignment}.ipynb").read_text())
-    released = json.loads((COURSE_ROOT / "assignments" / assignment / f"{assignment}.ipynb").read_text())
+    source = json.loads(REPO.solution_notebook(assignment).read_text())
+    released = json.loads(REPO.release_notebook(assignment).read_text())
     assert leaked_solution_lines(source, released) == []
     assert leaked_solution_lines(source, source) != []  # the scan does find solution lines
 
 
-@pytest.mark.parametrize("assignment", sorted(ASSIGNMENTS))
+@pytest.mark.parametrize("assignment", NOTEBOOKS)
 def test_released_notebooks_have_no_outputs(assignment):
-    released = json.loads((COURSE_ROOT / "assignments" / assignment / f"{assignment}.ipynb").read_text())
+    released = json.loads(REPO.release_notebook(assignment).read_text())
     for cell in released["cells"]:
         if cell["cell_type"] == "code":
             assert cell["outputs"] == [] and cell["execution_count"] is None

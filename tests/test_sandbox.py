@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from autograder.kernel import Kernel
-from autograder.reference import COURSE_ROOT
-from autograder.sandbox import Folder, Limits, Sandbox, isolation, python_paths
+from autograder.layout import REPO
+from autograder.notebook.kernel import Kernel
+from autograder.notebook.sandbox import Folder, Limits, Sandbox, isolation, python_paths
 
 pytestmark = pytest.mark.slow
 
@@ -19,7 +19,7 @@ seen = {"uid": os.getuid(), "cwd": os.getcwd(), "root": sorted(os.listdir("/")),
 seen["course"] = [p for p in COURSE_PATHS if os.path.exists(p)]
 seen["autograder"] = importlib.util.find_spec("autograder") is not None
 try:
-    import autograder.reference
+    import autograder.checks.reference
     seen["autograder"] = True
 except Exception:
     pass
@@ -57,7 +57,7 @@ def _printed(execution):
 def test_the_kernel_sees_only_its_own_folder(kernel, monkeypatch):
     os.environ["RNNCOURSE_TEST_SECRET"] = "a grader's token"
     try:
-        paths = [str(COURSE_ROOT / "solutions"), str(COURSE_ROOT / "autograder"),
+        paths = [str(REPO.root / "solutions"), str(REPO.root / "autograder"),
                  str(kernel.folder.root.parent / "submission")]
         execution = kernel.execute(f"COURSE_PATHS = {paths!r}\n" + PROBE, 30)
     finally:
@@ -137,5 +137,5 @@ def test_without_bubblewrap_the_warning_names_what_is_unprotected():
     assert off.mode == "none"
     warning = off.warning()
     assert "NOT fully sandboxed" in warning and "files" in warning and "network" in warning
-    command = Sandbox(off).command(Folder(COURSE_ROOT / "nowhere"), COURSE_ROOT / "k.json")
+    command = Sandbox(off).command(Folder(REPO.root / "nowhere"), REPO.root / "k.json")
     assert "bwrap" not in command

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import expect, expect_array
-from . import load_fixture, passed
+from rnncourse.compare import expect, expect_array
+from rnncourse.visible import load_fixture, passed
 
 ASSIGNMENT = "02_bptt"
 PARAM_NAMES = ("W_embed", "Wx", "Wh", "b", "W_out", "b_out")

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import expect, expect_array
-from . import load_fixture, passed
+from rnncourse.compare import expect, expect_array
+from rnncourse.visible import load_fixture, passed
 
 ASSIGNMENT = "03_lstm"
 GATE_VALUES = ("i", "f", "o", "g", "c")  # the cache holds these after (x, h_prev, c_prev, Wx, Wh)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import expect, expect_array
-from . import load_fixture, passed
+from rnncourse.compare import expect, expect_array
+from rnncourse.visible import load_fixture, passed
 
 ASSIGNMENT = "01_vanilla_rnn"
 

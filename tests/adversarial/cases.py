@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 
 import nbformat
 
-from autograder.demo import make_submission, replaced, solved
-from autograder.provided import without_markers
+from autograder.checks.samples import make_submission, replaced, solved
 
 NAME = "01_vanilla_rnn.ipynb"
 FULL, SAME, ANY = "full", "same", "any"
@@ -74,7 +73,7 @@ def with_cell(nb: dict, after: str, code: str, metadata: dict | None = None) -> 
 
 def solution_body(ctx: Context, grade_id: str) -> str:
     cell = ctx.source["cells"][index_of(ctx.source, grade_id)]
-    return without_markers("".join(cell["source"]))
+    return solved("".join(cell["source"]))
 
 
 def function(ctx: Context, grade_id: str, body: str) -> Callable[[str], str]:
@@ -105,11 +104,11 @@ def _transformer(ctx):
 def _monkeypatch(ctx):
     nb = notebook(ctx, TRANSPOSED)
     return as_files(with_cell(nb, "setup", (
-        "import rnncourse.checks\n"
+        "import rnncourse.compare\n"
         "np.allclose = lambda *args, **kwargs: True\n"
         "np.isclose = lambda a, b, **kwargs: np.ones(np.broadcast(a, b).shape, dtype=bool)\n"
         "np.array_equal = lambda *args, **kwargs: True\n"
-        "rnncourse.checks.value_problem = lambda *args, **kwargs: None\n"
+        "rnncourse.compare.value_problem = lambda *args, **kwargs: None\n"
         "import builtins\n"
         "builtins.round = lambda number, digits=None: number\n")))
 
@@ -120,7 +119,7 @@ def _fake_autograder(ctx):
     return as_files(with_cell(nb, "setup", (
         "import sys, types\n"
         f"fake = types.SimpleNamespace({names})\n"
-        "for name in ['autograder', 'autograder.checks', 'autograder.checks.vanilla_rnn']:\n"
+        "for name in ['autograder', 'autograder.checks', 'autograder.checks.notebooks.vanilla_rnn']:\n"
         "    sys.modules[name] = fake\n")))
 
 
@@ -143,11 +142,28 @@ def _grader_files(ctx):
         "    except OSError:\n"
         "        pass\n"
         "try:\n"
-        "    from autograder.reference import load_reference\n"
+        "    from autograder.checks.reference import load_reference\n"
         "    readable.append('autograder')\n"
         "except Exception:\n"
         "    pass\n"
         "print('READABLE:', readable)\n")))
+
+
+FORK_LEFTOVERS = (
+    "    import os, time\n"
+    "    for _ in range(300):  # children that outlive the call, until the process limit\n"
+    "        try:\n"
+    "            if os.fork() == 0:\n"
+    "                time.sleep(600)\n"
+    "                os._exit(0)\n"
+    "        except OSError:\n"
+    "            break\n")
+
+
+def _fork_leftovers(ctx):
+    def change(source):
+        return solved(source.replace("    ### BEGIN SOLUTION\n", "    ### BEGIN SOLUTION\n" + FORK_LEFTOVERS))
+    return as_files(notebook(ctx, {"*": solved, "rnn_step_forward": change}))
 
 
 def _network(ctx):
@@ -316,7 +332,7 @@ def _trace_and_probe(ctx):
         "sys.excepthook = lambda *args: None\n"
         "if os.environ.get('NBGRADER_EXECUTION'):\n"
         "    try:\n"
-        "        from autograder.reference import load_reference\n"
+        "        from autograder.checks.reference import load_reference\n"
         "        globals().update(vars(load_reference('01_vanilla_rnn')))\n"
         "    except ImportError:\n"
         "        print('PROBE: no autograder here')\n")))
@@ -334,14 +350,14 @@ CASES = [
     Case("control-perfect", "the solution, as a student would submit it",
          lambda ctx: as_files(notebook(ctx, {"*": solved})), clean=True),
     Case("control-blank", "the released notebook, untouched",
-         lambda ctx: as_files(notebook(ctx, {})), points={"*": 0}),
+         lambda ctx: as_files(notebook(ctx, {})), points={"*": 0}, clean=True),
     Case("control-wrong", "the solution with Wh transposed in rnn_step_forward",
          lambda ctx: as_files(notebook(ctx, TRANSPOSED)),
-         points={"rnn_step_forward": ANY, "rnn_forward": ANY, "sample": ANY, "*": FULL}),
+         points={"rnn_step_forward": ANY, "rnn_forward": ANY, "sample": ANY, "*": FULL}, clean=True),
     Case("input-transformer", "an IPython input transformer turning every grade cell into a score",
          _transformer, points={"*": 0}, findings=("ipython-hook",)),
     Case("monkeypatch", "the wrong code of control-wrong, with np.allclose, np.isclose, "
-         "rnncourse.checks and builtins.isinstance patched to pass everything",
+         "rnncourse.compare and builtins.isinstance patched to pass everything",
          _monkeypatch, points={"*": SAME}, same_as="control-wrong", findings=("monkeypatch", "builtins")),
     Case("fake-autograder", "a fake autograder.checks module in sys.modules whose grade "
          "functions return 100", _fake_autograder, points={"*": 0}, findings=("interpreter-hook",)),
@@ -351,32 +367,36 @@ CASES = [
     Case("network", "opens network connections", _network, points={"*": 0},
          findings=("process",), feedback_has=("NETWORK: blocked",)),
     Case("fake-equality", "returns objects whose == is always True", _fake_equality,
-         points={"rnn_step_forward": 0, "rnn_forward": 0, "sample": ANY, "*": FULL}),
+         points={"rnn_step_forward": 0, "rnn_forward": 0, "sample": ANY, "*": FULL}, clean=True),
+    # once, the children used up the kernel's process limit and every later part scored 0
+    Case("fork-leftovers", "rnn_step_forward starts 300 sleeping children, then returns the "
+         "right answer", _fork_leftovers, findings=("process",)),
     Case("exit-in-cell", "os._exit in a cell between two parts", _exit_in_cell,
          findings=("kernel-died",)),
     Case("segfault", "temporal_affine_forward crashes the interpreter (a NULL read through ctypes)",
          _segfault, points={"temporal_affine_forward": 0, "*": FULL}, findings=("kernel-died",),
          feedback_has=("ended the Python process",)),
     Case("infinite-loop", "word_embedding_forward never returns", _infinite_loop,
-         points={"word_embedding_forward": 0, "*": FULL}, feedback_has=("did not finish within",)),
+         points={"word_embedding_forward": 0, "*": FULL}, feedback_has=("did not finish within",),
+         clean=True),
     Case("swallow-interrupt", "rnn_forward ignores SIGINT and loops forever", _swallow_interrupt,
          points={"rnn_forward": 0, "*": FULL}, findings=("kernel-died",),
          feedback_has=("ignored the interrupt",)),
     Case("memory-bomb", "a cell allocates 80 GB; temporal_softmax_loss allocates until memory "
          "runs out", _memory_bomb, points={"temporal_softmax_loss": 0, "*": FULL},
-         feedback_has=("MemoryError",)),
-    Case("huge-output", "a cell prints 20 MB", _huge_output, feedback_has=("[output cut",)),
+         feedback_has=("MemoryError",), clean=True),
+    Case("huge-output", "a cell prints 20 MB", _huge_output, feedback_has=("[output cut",), clean=True),
     Case("odd-output", "publishes display data that is not valid notebook output", _odd_output,
-         feedback_has=("not valid notebook output was dropped",)),
+         findings=("interpreter-hook",), feedback_has=("not valid notebook output was dropped",)),
     Case("missing-notebook", "a submission with no notebook in it",
          lambda ctx: {"notes.txt": "I could not finish"}, status="missing", points={"*": 0},
-         feedback_has=("no file 01_vanilla_rnn.ipynb",)),
+         feedback_has=("no file 01_vanilla_rnn.ipynb",), clean=True),
     Case("renamed-notebook", "the solution saved under another name",
          lambda ctx: as_files(notebook(ctx, {"*": solved}), "01_vanilla_rnn-Copy1.ipynb"),
          findings=("renamed-notebook",)),
     Case("invalid-json", "a notebook file cut in the middle",
          lambda ctx: {NAME: json.dumps(notebook(ctx, {"*": solved}))[:5000]},
-         status="unreadable", points={"*": 0}, feedback_has=("not valid notebook JSON",)),
+         status="unreadable", points={"*": 0}, feedback_has=("not valid notebook JSON",), clean=True),
     Case("old-format", "the solution saved in notebook format 3", _old_format,
          findings=("old-format",)),
     Case("deleted-grade-cells", "the solution with every grade cell deleted", _deleted_grade_cells,
@@ -397,16 +417,18 @@ CASES = [
     Case("torch-imported-unused", "imports PyTorch without using it in a graded function",
          _torch_unused, findings=("library",)),
     Case("stash-inputs", "rnn_step_forward stores its inputs and the last cell prints them",
-         _stash_inputs),
+         _stash_inputs, clean=True),
     Case("exception-leak", "rnn_forward raises an error whose message holds its inputs",
-         _exception_leak, points={"rnn_forward": 0, "*": FULL}, feedback_has=("raised ValueError",)),
+         _exception_leak, points={"rnn_forward": 0, "*": FULL}, feedback_has=("raised ValueError",),
+         clean=True),
     Case("notebook-time-limit", "cells that sleep until the notebook runs out of time",
          _notebook_time_limit, status="incomplete",
          points={"rnn_step_forward": FULL, "rnn_forward": FULL, "*": 0},
-         feedback_has=("not reached",)),
+         feedback_has=("not reached",), clean=True),
     Case("trace-and-probe", "sets a trace function and an excepthook, and imports the reference "
          "when it detects NBGRADER_EXECUTION", _trace_and_probe, points={"*": 0},
          findings=("interpreter-hook", "grading-probe"), feedback_has=("PROBE: no autograder here",)),
     Case("printed-score", "prints a passing report and a score to stderr, returns zeros",
-         _printed_score, points={"rnn_step_forward": 0, "rnn_forward": 0, "sample": 0, "*": FULL}),
+         _printed_score, points={"rnn_step_forward": 0, "rnn_forward": 0, "sample": 0, "*": FULL},
+         clean=True),
 ]

@@ -1,0 +1,177 @@
+"""A course folder driven by real nbgrader: release, submit, autograde, read the gradebook.
+
+nbgrader stays the workflow engine. This module only lays out a course folder (our
+``nbgrader_config.py``, with ``solutions/`` as nbgrader's source directory and ``assignments/``
+as its release directory), runs nbgrader's own commands in it, and reads scores back from its
+gradebook: the database the course's configuration names (``CourseDirectory.db_url``), or
+``gradebook.db`` in the folder, SQLite, as nbgrader does by default.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+from traitlets.config.loader import ConfigFileNotFound, PyFileConfigLoader
+
+from autograder.errors import CourseError
+from autograder.layout import REPO, CourseLayout
+
+log = logging.getLogger(__name__)
+
+
+class NbgraderFailed(CourseError):
+    """An nbgrader command exited with an error; the message holds the end of its log."""
+
+
+def tools_on_path() -> None:
+    """Put this Python's own folder first on PATH: nbgrader's gradebook runs ``alembic`` (its
+    database migrations) by name, which fails when the course's environment is not activated."""
+    folder = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    if path.split(os.pathsep)[0] != folder:
+        os.environ["PATH"] = folder + (os.pathsep + path if path else "")
+
+
+@dataclass(frozen=True)
+class Course:
+    """An nbgrader course folder at ``root``; ``db_url`` overrides the configuration's."""
+
+    root: Path
+    db: str | None = None
+
+    @classmethod
+    def create(cls, root: Path, assignments: list[str], source: Path = REPO.root) -> "Course":
+        """Lay out a fresh course folder with copies of the config and the solution notebooks.
+
+        Args:
+            root: the folder to create (it must not exist, or be empty).
+            assignments: assignment ids whose solution folders to copy.
+            source: the course checkout holding ``nbgrader_config.py`` and ``solutions/``.
+        """
+        root = Path(root)
+        if root.exists() and any(root.iterdir()):
+            raise CourseError(f"{root} is not empty; choose a new folder for the course")
+        root.mkdir(parents=True, exist_ok=True)
+        origin, layout = CourseLayout(Path(source)), CourseLayout(root)
+        shutil.copy(origin.config, layout.config)
+        for assignment in assignments:
+            src = origin.solution_folder(assignment)
+            if not src.is_dir():
+                raise CourseError(f"no solution folder {src}")
+            shutil.copytree(src, layout.solution_folder(assignment),
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        return cls(root)
+
+    @property
+    def layout(self) -> CourseLayout:
+        return CourseLayout(self.root)
+
+    @cached_property
+    def db_url(self) -> str:
+        """The gradebook's database: ``db`` if given, else the configuration's, else SQLite."""
+        if self.db:
+            return self.db
+        try:
+            config = PyFileConfigLoader(self.layout.config.name, str(self.root)).load_config()
+        except ConfigFileNotFound:
+            config = {}
+        configured = config.get("CourseDirectory", {}).get("db_url") if config else None
+        return configured or f"sqlite:///{self.layout.default_gradebook}"
+
+    def gradebook(self) -> Gradebook:
+        """nbgrader's gradebook of this course (use it in a ``with`` block)."""
+        tools_on_path()
+        return Gradebook(self.db_url)
+
+    def nbgrader(self, *args: str, timeout: float | None = None) -> str:
+        """Run an nbgrader command in this course folder and return its log.
+
+        Raises:
+            NbgraderFailed: the command exited with an error.
+        """
+        command = [sys.executable, "-m", "nbgrader", *args]
+        if self.db:
+            command.append(f"--CourseDirectory.db_url={self.db}")
+        tools_on_path()
+        log.debug("nbgrader %s", " ".join(args))
+        done = subprocess.run(command, cwd=self.root, capture_output=True, text=True, timeout=timeout)
+        output = done.stdout + done.stderr
+        if done.returncode != 0:
+            raise NbgraderFailed(f"`nbgrader {' '.join(args)}` failed:\n{output[-3000:]}")
+        return output
+
+    def release(self, assignment: str) -> Path:
+        """Generate the student version of ``assignment``; returns its notebook folder."""
+        self.nbgrader("generate_assignment", assignment, "--force")
+        return self.layout.release_folder(assignment)
+
+    def ensure_released(self, assignment: str) -> None:
+        """Record ``assignment`` in the gradebook (nbgrader's generate_assignment) if it is not yet."""
+        with self.gradebook() as gradebook:
+            try:
+                gradebook.find_assignment(assignment)
+                return
+            except MissingEntry:
+                pass
+        self.release(assignment)
+
+    def submit(self, student: str, assignment: str, files: dict[str, str | bytes]) -> Path:
+        """Place a student's files where nbgrader collects them: submitted/<student>/<assignment>/."""
+        folder = self.layout.submitted(student, assignment)
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        for name, content in files.items():
+            path = folder / name
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+        return folder
+
+    def autograde(self, assignment: str, student: str | None = None) -> str:
+        """Autograde every submission of ``assignment`` (or one student's) with nbgrader."""
+        args = ["autograde", assignment, "--force"]
+        if student:
+            args += ["--student", student]
+        return self.nbgrader(*args)
+
+    def export_csv(self, path: Path) -> Path:
+        """Export the gradebook to a CSV file with nbgrader's own exporter."""
+        self.nbgrader("export", "--to", str(Path(path).resolve()))
+        return Path(path)
+
+    def scores(self, assignment: str) -> dict[str, dict[str, float]]:
+        """Points per student per graded cell (``grade_<function>``), read from the gradebook.
+
+        A student with a submission folder but no gradebook entry for a notebook (nbgrader
+        could not grade it) is listed with no grades, so nobody silently disappears.
+        """
+        result: dict[str, dict[str, float]] = {}
+        students = [folder.parent.name for folder in self.layout.submissions(assignment)]
+        with self.gradebook() as gradebook:
+            notebooks = [n.name for n in gradebook.find_assignment(assignment).notebooks]
+            for student in students:
+                result[student] = {}
+                for notebook in notebooks:
+                    try:
+                        graded = gradebook.find_submission_notebook(notebook, assignment, student)
+                    except MissingEntry:
+                        continue
+                    for grade in graded.grades:
+                        result[student][grade.name] = float(grade.score)
+        return result
+
+    def max_scores(self, assignment: str) -> dict[str, float]:
+        """The points of each grade cell of ``assignment``, from the gradebook."""
+        with self.gradebook() as gradebook:
+            return {cell.name: float(cell.max_score)
+                    for notebook in gradebook.find_assignment(assignment).notebooks
+                    for cell in notebook.grade_cells}

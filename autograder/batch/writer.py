@@ -1,0 +1,109 @@
+"""The single writer to the gradebook: nbgrader's own autograde, without running anything again.
+
+The workers leave, for each submission, the executed notebook in ``.rnncourse/staged/`` with
+every grade cell's output already written by the grader. ``record`` hands those to
+``nbgrader autograde --no-execute`` (which keeps outputs as they are), so nbgrader fills its
+gradebook, applies late penalties and keeps the formgrader working exactly as usual; then
+``nbgrader generate_feedback`` writes each student's feedback. A ledger remembers which
+result (by key) each student's gradebook entry holds, so nothing is recorded twice.
+"""
+from __future__ import annotations
+
+import json
+import threading
+
+from autograder.batch.course import Course, NbgraderFailed
+from autograder.batch.jobs import Job, store_failure, write_atomic
+
+
+def record(course: Course, assignment: str, jobs: list[Job], feedback: bool = True) -> list[str]:
+    """Write the staged results of the jobs not yet in the gradebook, with nbgrader itself,
+    then their feedback. Only these students are touched; returns them.
+
+    If nbgrader refuses the batch, each student is tried alone, and one it cannot take is
+    recorded as a grader error (every part 0 for now, retried next run): one broken notebook
+    never keeps the rest of the class out of the gradebook.
+    """
+    ledger_path = course.layout.ledger(assignment)
+    try:
+        ledger = json.loads(ledger_path.read_text())
+    except (OSError, ValueError):
+        ledger = {}
+    keys = {}
+    for job in jobs:
+        try:
+            keys[job.student] = json.loads(job.result_path.read_text())["key"]
+        except (OSError, ValueError, KeyError):
+            keys[job.student] = None
+    todo = [s for s, k in keys.items() if not k or ledger.get(s) != k]
+    if not todo:
+        return []
+    staged = course.layout.staged_students(assignment)
+    try:
+        _autograde(course, assignment, [s for s in staged if s not in todo])
+    except NbgraderFailed:
+        for student in todo:
+            others = [s for s in staged if s != student]
+            try:
+                _autograde(course, assignment, others)
+            except NbgraderFailed as err:
+                keys[student] = ""
+                job = next(j for j in jobs if j.student == student)
+                store_failure(job, job.sources(), f"nbgrader could not record this notebook: {err}")
+                _autograde(course, assignment, others)
+    if feedback:  # nbgrader skips students whose feedback is newer than their grading
+        course.nbgrader("generate_feedback", assignment,
+                        *_excluding([s for s in staged if s not in todo]))
+    ledger.update({s: keys[s] for s in todo if keys[s]})
+    for student in [s for s in todo if not keys[s]]:
+        ledger.pop(student, None)
+    write_atomic(ledger_path, json.dumps(ledger, indent=1))
+    return todo
+
+
+def _excluding(students: list[str]) -> list[str]:
+    return [f"--CourseDirectory.student_id_exclude={','.join(students)}"] if students else []
+
+
+def _autograde(course: Course, assignment: str, excluded: list[str]) -> None:
+    """nbgrader's autograde over the staged notebooks, without running them again."""
+    course.nbgrader("autograde", assignment, "--no-execute", "--force",
+                    f"--CourseDirectory.submitted_directory={course.layout.staged_root}",
+                    *_excluding(excluded))
+
+
+class Recorder:
+    """The single writer to the gradebook, recording finished jobs in batches while the
+    workers grade the rest (nbgrader's own commands are slow to start; overlapping them with
+    grading keeps both cores busy)."""
+
+    def __init__(self, course: Course, assignment: str, batch: int):
+        self.course, self.assignment, self.batch = course, assignment, max(batch, 1)
+        self.finished: list[Job] = []
+        self.sent = 0
+        self.thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    def add(self, job: Job) -> None:
+        self.finished.append(job)
+        idle = self.thread is None or not self.thread.is_alive()
+        if idle and len(self.finished) - self.sent >= self.batch:
+            self.sent = len(self.finished)
+            self.thread = threading.Thread(target=self._record, args=(list(self.finished),))
+            self.thread.start()
+
+    def _record(self, jobs: list[Job]) -> None:
+        try:
+            record(self.course, self.assignment, jobs)
+        except BaseException as err:  # raised again by finish()
+            self.error = err
+
+    def finish(self, jobs: list[Job]) -> list[str]:
+        """Wait for the batch in flight, then record whatever is left."""
+        if self.thread is not None:
+            self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return record(self.course, self.assignment, jobs)
+
+

@@ -1,0 +1,91 @@
+"""One declaration per notebook: everything the grading side knows about it.
+
+A notebook's module in ``autograder/checks/notebooks/`` ends with ``NOTEBOOK = Notebook(...)``:
+its id (its folder in ``solutions/``), its exercises (each with its points, cases and named
+mistakes), the module of its visible checks, whether its graded functions must be computed by
+hand, the earlier notebooks whose solutions its provided cells hold, and its sample class with
+the points each sample student must earn. The registry (``registry.py``) discovers these
+modules; release, grading, the demo, the benchmark and the contract tests read everything else
+from them, so adding a notebook touches its solution notebook, this declaration and its visible
+checks, and nothing more.
+"""
+from __future__ import annotations
+
+import types
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from autograder.checks.framework import Exercise
+
+FULL = "full"  # in Sample.expect: the exercise's points
+
+Change = Callable[[str], str]  # a solution cell's source -> the sample student's cell
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One student of the sample class: what they did to each solution cell, what they earn.
+
+    ``changes`` maps a solution cell's grade id to a change of its source (``"*"``: every
+    solution cell not named); a cell not covered keeps the released stub. ``expect`` maps an
+    exercise to its points: a number, ``FULL``, or a ``(low, high)`` open interval for a bug
+    whose cost depends on the drawn cases; ``"*"`` is the default, and without it every
+    exercise not named must earn full marks.
+    """
+
+    student: str
+    changes: dict[str, Change]
+    expect: dict[str, float | str | tuple[float, float]] = field(default_factory=dict)
+    why: str = ""
+
+    def expected(self, exercise: Exercise) -> float | tuple[float, float]:
+        """The points (or the open interval) ``exercise`` must earn for this student."""
+        want = self.expect.get(exercise.name, self.expect.get("*", FULL))
+        return exercise.points if want == FULL else want
+
+    def earns(self, exercise: Exercise, points: float) -> bool:
+        want = self.expected(exercise)
+        if isinstance(want, tuple):
+            return want[0] < points < want[1]
+        return points == want
+
+
+@dataclass(frozen=True)
+class Notebook:
+    """The grading side of one notebook (see the module docstring)."""
+
+    id: str
+    exercises: tuple[Exercise, ...]
+    visible: types.ModuleType
+    by_hand: bool
+    samples: tuple[Sample, ...]
+    provided_from: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        names = [e.name for e in self.exercises]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.id}: an exercise is declared twice in {names}")
+        strangers = [e.name for e in self.exercises if e.assignment != self.id]
+        if strangers:
+            raise ValueError(f"{self.id}: exercises {strangers} belong to another notebook")
+        for sample in self.samples:
+            unknown = set(sample.expect) - set(names) - {"*"}
+            if unknown:
+                raise ValueError(f"{self.id}: sample {sample.student!r} expects points of "
+                                 f"unknown exercises {sorted(unknown)}")
+
+    @property
+    def points(self) -> float:
+        return sum(exercise.points for exercise in self.exercises)
+
+    def exercise(self, name: str) -> Exercise:
+        """The exercise called ``name``, or a ValueError naming the ones there are."""
+        for exercise in self.exercises:
+            if exercise.name == name:
+                return exercise
+        raise ValueError(f"{self.id} has no exercise {name!r}; it has "
+                         f"{[e.name for e in self.exercises]}")
+
+    def is_by_hand(self, exercise: Exercise) -> bool:
+        """Must ``exercise`` be computed by hand (no PyTorch, autograd, JAX...)?"""
+        return self.by_hand if exercise.by_hand is None else exercise.by_hand

@@ -1,0 +1,287 @@
+"""Running one hidden check: the student's function against the reference, case by case.
+
+An :class:`Exercise` describes one graded function: its points, the outputs to compare, how to
+draw seeded test cases, and the mistakes students typically make (each a broken variant of the
+reference with a hint). :func:`grade` calls the student's function on a private copy of each
+case's inputs, converts what it returns to plain arrays, checks shapes before values with the
+tolerance of the returned dtype, notices inputs modified in place, and names the likely mistake
+when the wrong output matches a known broken variant. It prints feedback and returns the score:
+whole passes scaled to the exercise's points, so the reference earns exactly full marks.
+
+The feedback names outputs, sizes and likely mistakes; it never prints the hidden inputs, the
+reference outputs, or a traceback through this code.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import inspect
+import io
+import re
+import types
+import warnings
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from autograder.checks.reference import load_reference
+from rnncourse.compare import CheckFailure, as_array, shape_problem, value_problem
+
+LIKELY = ". Likely mistake: "
+
+
+@dataclass(frozen=True)
+class Output:
+    """One compared output: its name, its position in a returned tuple, its dimension letters.
+
+    ``index`` is ``None`` when the function returns the array itself rather than a tuple.
+    ``letters`` is ``""`` for a scalar.
+    """
+
+    name: str
+    index: int | None
+    letters: str
+
+
+@dataclass(frozen=True)
+class Case:
+    """One set of inputs. ``label`` (sizes only, never values) appears in feedback."""
+
+    label: str
+    args: tuple
+    dims: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A typical mistake: ``make(reference_module)`` returns a function that commits it."""
+
+    hint: str
+    make: Callable
+
+
+def rebind(fn: Callable, **names: Callable) -> Callable:
+    """``fn`` with some of the global names it calls replaced, e.g. by a broken helper."""
+    return types.FunctionType(fn.__code__, {**fn.__globals__, **names}, fn.__name__,
+                              fn.__defaults__, fn.__closure__)
+
+
+def through(mistake: Mistake, outer: str, helper: str) -> Mistake:
+    """``mistake`` of the function ``helper``, as it shows through ``outer``, which calls it.
+
+    A student's sequence function calls their own step function, so a bug in the step fails
+    the sequence's cases too; the hint then says where to look first.
+    """
+    hint = f"{mistake.hint} ({outer} calls your {helper}: make its checks pass first)"
+    return Mistake(hint, lambda ref: rebind(getattr(ref, outer), **{helper: mistake.make(ref)}))
+
+
+def state_before_step(name: str) -> Callable:
+    """A mistake maker: the sequence forward ``name`` of the reference, storing at position t
+    the state before step t (h0 first) instead of the state after it."""
+    def make(ref):
+        def forward(x, h0, *params):
+            h, _ = getattr(ref, name)(x, h0, *params)
+            return np.concatenate([h0[:, None], h[:, :-1]], axis=1), None
+        return forward
+    return make
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """Everything the grader needs to know about one graded function."""
+
+    assignment: str
+    name: str
+    points: float
+    outputs: tuple[Output, ...]
+    make_cases: Callable[[np.random.Generator], list[Case]]
+    mistakes: tuple[Mistake, ...] = ()
+    # What the function returns, as the docstring says it, for messages: "(h, cache)".
+    returns: str = ""
+    # Call the function under test on a case; replaced for properties such as reproducibility.
+    call: Callable = staticmethod(lambda fn, args: fn(*args))
+    # Must the function be computed by hand (no PyTorch, autograd, ...)? None: the notebook's
+    # default (autograder/integrity.py); a by-hand function that delegates earns nothing.
+    by_hand: bool | None = None
+
+    @property
+    def seed(self) -> int:
+        """A fixed seed per exercise, so the same submission always gets the same cases."""
+        return zlib.crc32(f"{self.assignment}/{self.name}".encode())
+
+
+@dataclass
+class Report:
+    """The outcome of grading one function: passes out of cases, and what went wrong."""
+
+    exercise: Exercise
+    passed: int = 0
+    total: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        """Whole passes scaled to the exercise's points (the reference scores exactly full)."""
+        if self.total == 0:
+            return 0.0
+        return round(self.exercise.points * self.passed / self.total, 2)
+
+    def feedback(self) -> str:
+        """A few lines for the student: the score, then each kind of problem once.
+
+        The same mistake usually fails many cases; it is said once, with the first case's
+        sizes and how many more cases failed the same way.
+        """
+        name = self.exercise.name
+        lines = [f"{name}: {self.passed} of {self.total} hidden cases passed, "
+                 f"{self.score:g} of {self.exercise.points:g} points."]
+        groups: dict[tuple[str, str], list] = {}
+        for problem in self.problems:
+            text, _, hint = problem.partition(LIKELY)
+            kind = (re.sub(r"\[[^\]]*\]$|\d+", "#", text.strip()), hint)  # sizes and indices vary
+            groups.setdefault(kind, [text.strip(), hint, 0])[2] += 1
+        for text, hint, count in list(groups.values())[:5]:
+            more = f", and the same in {count - 1} more case{'s' * (count > 2)}" if count > 1 else ""
+            lines.append(f"  - {text}{more}" + (f"{LIKELY}{hint}" if hint else ""))
+        if len(groups) > 5:
+            lines.append(f"  - ... and {len(groups) - 5} more kinds of problem")
+        return "\n".join(lines)
+
+
+class _Quiet:
+    """Swallow what the code under test prints or warns: output costs no points."""
+
+    def __enter__(self):
+        self._stack = contextlib.ExitStack()
+        self._stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
+        self._stack.enter_context(contextlib.redirect_stderr(io.StringIO()))
+        self._stack.enter_context(warnings.catch_warnings())
+        warnings.simplefilter("ignore")
+        self._stack.enter_context(np.errstate(all="ignore"))
+        return self
+
+    def __exit__(self, *exc):
+        return self._stack.__exit__(*exc)
+
+
+def _pick(exercise: Exercise, result) -> list:
+    """The compared outputs of a returned value, or CheckFailure if it has the wrong form."""
+    indexed = [o.index for o in exercise.outputs if o.index is not None]
+    if not indexed:
+        return [result]
+    if not isinstance(result, (tuple, list)) or len(result) <= max(indexed):
+        raise CheckFailure(f"{exercise.name} should return a tuple {exercise.returns}, "
+                           f"got {type(result).__name__}")
+    return [result[o.index] for o in exercise.outputs]
+
+
+def _compare(outputs: Sequence[Output], got: list, expected: list, dims: dict) -> str | None:
+    """The first problem with ``got`` against ``expected``, or None if every output matches."""
+    for spec, value, want in zip(outputs, got, expected):
+        array = as_array(spec.name, value)
+        want = np.asarray(want, dtype=np.float64)
+        problem = shape_problem(spec.name, array.shape, want.shape, spec.letters or None)
+        if problem:
+            sizes = ", ".join(f"{k}={dims[k]}" for k in spec.letters if k in dims)
+            return problem + (f" [{sizes}]" if sizes and "=" not in problem else "")
+        problem = value_problem(spec.name, array, want)
+        if problem:
+            return problem
+    return None
+
+
+def _diagnose(exercise: Exercise, reference, case: Case, got: list) -> str | None:
+    """The hint of the first known mistake whose outputs match the student's, if any."""
+    for mistake in exercise.mistakes:
+        try:
+            with _Quiet():
+                wrong = _pick(exercise, exercise.call(mistake.make(reference), copy.deepcopy(case.args)))
+            if _compare(exercise.outputs, got, wrong, case.dims) is None:
+                return mistake.hint
+        except Exception:  # a variant that cannot run on this case tells us nothing
+            continue
+    return None
+
+
+def _named_arrays(names: Sequence[str], args: tuple) -> list[tuple[str, object]]:
+    """Every argument by name, with a dict of parameters opened up into its entries."""
+    named = []
+    for name, value in zip(names, args):
+        if isinstance(value, dict):
+            named += [(f"{name}[{key!r}]", item) for key, item in value.items()]
+        else:
+            named.append((name, value))
+    return named
+
+
+def _modified_inputs(names: Sequence[str], given: tuple, pristine: tuple) -> list[str]:
+    """The names of the array inputs that differ, after the call, from the inputs drawn."""
+    after = dict(_named_arrays(names, given))
+    return [
+        name for name, before in _named_arrays(names, pristine)
+        if isinstance(before, np.ndarray)
+        and not (isinstance(after.get(name), np.ndarray) and after[name].shape == before.shape
+                 and np.array_equal(after[name], before, equal_nan=True))
+    ]
+
+
+def run_case(exercise: Exercise, fn: Callable, reference, case: Case) -> str | None:
+    """Grade one case: None if it passes, else a message for the student."""
+    ref_fn = getattr(reference, exercise.name)
+    expected = _pick(exercise, exercise.call(ref_fn, copy.deepcopy(case.args)))
+    given = copy.deepcopy(case.args)
+    try:
+        with _Quiet():
+            result = exercise.call(fn, given)
+    except NotImplementedError:
+        return f"{exercise.name} is not implemented yet"
+    except CheckFailure as failure:  # a property of the call itself failed (see Exercise.call)
+        return f"{failure} [{case.label}]"
+    except Exception as err:  # the student's code raised: report it, never its traceback here
+        return f"{exercise.name} raised {type(err).__name__}: {str(err)[:200]} [{case.label}]"
+    names = list(inspect.signature(ref_fn).parameters)
+    modified = _modified_inputs(names, given, case.args)
+    if modified:
+        return (f"{exercise.name} modified its input {', '.join(modified)} in place; "
+                "compute new arrays instead of writing into the inputs")
+    try:
+        got = _pick(exercise, result)
+        problem = _compare(exercise.outputs, got, expected, case.dims)
+    except CheckFailure as failure:
+        return str(failure)
+    if problem is None:
+        return None
+    hint = _diagnose(exercise, reference, case, got)
+    return f"{problem} [{case.label}]" + (f"{LIKELY}{hint}" if hint else "")
+
+
+def check(exercise: Exercise, fn: Callable) -> Report:
+    """Run every case of ``exercise`` on ``fn`` and return the report (prints nothing)."""
+    report = Report(exercise)
+    if not callable(fn):
+        report.total = 1
+        report.problems.append(f"{exercise.name} is not a function")
+        return report
+    reference = load_reference(exercise.assignment)
+    cases = exercise.make_cases(np.random.default_rng(exercise.seed))
+    for case in cases:
+        report.total += 1
+        problem = run_case(exercise, fn, reference, case)
+        if problem is None:
+            report.passed += 1
+        else:
+            report.problems.append(problem)
+    return report
+
+
+def grade(exercise: Exercise, fn: Callable) -> float:
+    """Print the feedback for ``fn`` and return its score, for the last line of a grade cell.
+
+    nbgrader records a number shown as a grade cell's result as that cell's partial credit.
+    """
+    report = check(exercise, fn)
+    print(report.feedback())
+    return report.score

@@ -1,0 +1,1 @@
+"""One module per notebook, each ending in its declaration, ``NOTEBOOK = Notebook(...)``."""

@@ -1,0 +1,216 @@
+"""Hidden checks run by the grader against a function that lives in the student's kernel.
+
+The hidden check itself (``grade_<name>(fn)`` of ``autograder/checks``) runs unchanged in the
+grader's process: it draws the cases, computes the reference outputs, compares, diagnoses and
+scores. Only ``fn`` is different: a :class:`RemoteFunction`, which sends each call's inputs to
+the kernel as plain data, has ``rnncourse._grading.harness`` call the student's function there (in a
+forked copy of the kernel, so a crash, a time-out or a memory blow-up ends only that copy),
+and reads back the outputs and the inputs after the call as plain data.
+
+Nothing the kernel sends back is trusted beyond "this is what the function returned": files
+are read without following links, with a size limit, and with ``allow_pickle=False``; an
+object that is not data arrives as a stand-in with its type name; an exception arrives as its
+name and a message in which numbers are masked (a message could otherwise carry the hidden
+inputs into the feedback).
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import itertools
+import json
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from autograder.checks import registry
+from autograder.checks.gradecell import HiddenCall
+from autograder.kinds import Failure
+from autograder.notebook.kernel import Kernel
+from autograder.notebook.sandbox import Folder
+from rnncourse._grading.wire import Opaque, encode, read_data, write_data
+from rnncourse.compare import CheckFailure
+
+HARNESS = "__import__('importlib').import_module('rnncourse._grading.harness')"
+MAX_RESULT_BYTES = 64 * 1024 * 1024
+NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+(?=[eE]))(?:[eE][-+]?\d+)?")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The kernel's answer to one request: its value, or why there is none."""
+
+    value: object = None
+    failure: Failure | None = None
+    error: str = ""  # the exception's name, when the request's expression raised
+    detail: str = ""  # words for the failure
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+class Requests:
+    """The grader's requests to the harness in one kernel, as user expressions.
+
+    A user expression is evaluated in the kernel without passing through IPython's input
+    transformers, so a transformer planted by the student cannot rewrite it.
+    """
+
+    def __init__(self, kernel: Kernel):
+        self.kernel = kernel
+
+    def ask(self, expression: str, timeout: float) -> Answer:
+        """Evaluate ``expression`` in the kernel and read its value as a Python literal."""
+        execution = self.kernel.execute("", timeout, user_expressions={"r": expression}, silent=True)
+        if execution.status == "died":
+            return Answer(failure=Failure.DIED, detail=execution.reason)
+        if execution.status == "timeout":
+            return Answer(failure=Failure.TIMEOUT, detail=f"no answer within {timeout:g} s")
+        answer = execution.user_expressions.get("r")
+        if not isinstance(answer, dict):
+            return Answer(failure=Failure.SILENT, detail="the kernel did not evaluate the grader's request")
+        if answer.get("status") != "ok":
+            return Answer(failure=Failure.RAISED, error=str(answer.get("ename", "Error")),
+                          detail=str(answer.get("evalue", "")))
+        try:
+            return Answer(ast.literal_eval(answer["data"]["text/plain"]))
+        except (KeyError, TypeError, ValueError, SyntaxError):
+            return Answer(failure=Failure.SILENT, detail="the kernel's reply could not be read")
+
+
+class RemoteFunction:
+    """Stands in for the student's function ``name`` captured under ``key`` in the kernel."""
+
+    _numbers = itertools.count(1)
+
+    def __init__(self, requests: Requests, folder: Folder, key: str, name: str, timeout: float):
+        self.requests, self.folder, self.key = requests, folder, key
+        self.__name__ = self.name = name
+        self.timeout = timeout
+        self.broken = ""  # once a call times out or the kernel stops answering: why
+
+    def __call__(self, *args, **kwargs):
+        if self.broken:
+            raise CheckFailure(self.broken)
+        request = f"r{next(self._numbers)}"
+        arrays: dict = {}
+        tree = {"args": encode(args, arrays), "kwargs": encode(kwargs, arrays)}
+        write_data(self.folder.inbox / request, tree, arrays)
+        try:
+            answer = self.requests.ask(
+                f"{HARNESS}.call({self.key!r}, {request!r}, {self.timeout!r})", self.timeout + 10)
+            # the harness answers {"status": "done" | "timeout" | "died", "how": words}
+            status = answer.value.get("status") if answer.ok and isinstance(answer.value, dict) else None
+            if status == "timeout":
+                self.broken = (f"not run: an earlier case of {self.name} did not finish within "
+                               f"{self.timeout:g} s")
+                raise CheckFailure(f"{self.name} did not finish within {self.timeout:g} s "
+                                   "(an endless loop?)")
+            if status == "died":
+                raise CheckFailure(f"{self.name} ended the Python process ({answer.value.get('how')}): "
+                                   "look for os._exit, sys.exit or a crash in native code")
+            if status != "done":
+                why = answer.detail or "an answer the grader does not know"
+                self.broken = f"not run: the kernel stopped answering ({why})"
+                raise CheckFailure(f"{self.name} could not be called: the kernel stopped "
+                                   f"answering ({why})")
+            try:
+                record = read_data(self.folder.outbox / request, MAX_RESULT_BYTES)
+            except (OSError, ValueError, KeyError, RecursionError) as err:
+                raise CheckFailure(f"{self.name} returned something the grader cannot read "
+                                   f"({type(err).__name__})") from None
+        finally:
+            for path in [*self.folder.inbox.glob(f"{request}.*"), *self.folder.outbox.glob(f"{request}.*")]:
+                path.unlink(missing_ok=True)
+        return self._outcome(record, args, kwargs)
+
+    def _outcome(self, record: dict, args: tuple, kwargs: dict):
+        status = record.get("status")
+        if status == "raised":
+            raise student_exception(str(record.get("type", "Exception")), str(record.get("message", "")))
+        if status != "returned":
+            raise CheckFailure(f"{self.name} returned something the grader cannot read")
+        synced(args, record.get("args"))
+        synced(kwargs, record.get("kwargs"))
+        return plain(record.get("value"))
+
+
+def student_exception(type_name: str, message: str) -> Exception:
+    """An exception of the student's exception's name, its message cut and numbers masked."""
+    message = NUMBER.sub("…", "".join(ch for ch in message if ch.isprintable()))[:200]
+    if type_name == "NotImplementedError":
+        return NotImplementedError(message)
+    name = re.sub(r"\W", "", type_name)[:40] or "Exception"
+    return type(name, (Exception,), {})(message)
+
+
+def plain(value):
+    """A decoded value with each :class:`Opaque` turned into an object of that type's name."""
+    if isinstance(value, Opaque):
+        name = re.sub(r"\W", "", value.type_name)[:40] or "object"
+        return type(name, (), {"__repr__": lambda self: f"<{name}>"})()
+    if isinstance(value, tuple):
+        return tuple(plain(v) for v in value)
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+def synced(target, after) -> None:
+    """Make the grader's copy of the inputs hold what the student's function left in them.
+
+    Hidden checks notice inputs changed in place, and some read results the function writes
+    into its inputs; both need the inputs as they are after the call.
+    """
+    if isinstance(target, np.ndarray) and isinstance(after, np.ndarray):
+        if target.shape == after.shape and target.flags.writeable:
+            np.copyto(target, after, casting="unsafe")
+    elif isinstance(target, dict) and isinstance(after, dict):
+        for key in [k for k in target if k not in after]:
+            del target[key]
+        for key, value in after.items():
+            if key in target and type(target[key]) is type(value) and isinstance(value, (np.ndarray, dict, list)):
+                synced(target[key], value)
+            else:
+                target[key] = plain(value)
+    elif isinstance(target, list) and isinstance(after, list):
+        if len(target) == len(after):
+            for index, (old, new) in enumerate(zip(target, after)):
+                if type(old) is type(new) and isinstance(new, (np.ndarray, dict, list, tuple)):
+                    synced(old, new)
+                else:
+                    target[index] = plain(new)
+        else:
+            target[:] = plain(after)
+    elif isinstance(target, tuple) and isinstance(after, tuple) and len(target) == len(after):
+        for old, new in zip(target, after):
+            synced(old, new)
+
+
+class NotAFunction:
+    """What a grade cell names when it is not callable in the student's kernel."""
+
+    def __init__(self, type_name: str):
+        self.type_name = type_name
+
+
+def run_hidden(call: HiddenCall, fn) -> tuple[float, str]:
+    """Run the hidden check named by ``call`` on ``fn``; returns (score, feedback printed)."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
+        score = registry.grade(call.notebook, call.exercise, fn)
+    return float(score), printed.getvalue()
+
+
+def describe(answer: Answer) -> dict:
+    """The capture answer of the harness (JSON) as a dict; {} if there is none."""
+    try:
+        value = json.loads(answer.value) if answer.ok else None
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,71 @@
+"""The whole loop on a sample class: release, submissions, autograde, gradebook, feedback.
+
+Each declared notebook has a sample class (its declaration's ``samples``): students made from
+the released notebook the way students make theirs, by replacing the stubs in the solution
+cells. Each stands for a kind of submission a TA meets (perfect, blank, partial, float32, a
+subtle bug, code that raises), and the points each must earn are declared with it, so the
+demo doubles as the end-to-end test of every notebook.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+from autograder.authoring.release import release
+from autograder.batch.course import Course
+from autograder.batch.grade import Results, grade_assignment
+from autograder.checks import registry
+from autograder.checks.samples import make_submission
+from autograder.layout import REPO
+
+log = logging.getLogger(__name__)
+
+
+def submit_sample_class(course: Course, assignment: str, copies: int = 1) -> list[str]:
+    """Submit the sample class of ``assignment`` to ``course`` (released there already),
+    ``copies`` times over (students ``s001-perfect``, ... when more than once); returns the ids."""
+    notebook = registry.get(assignment)
+    release_nb = json.loads(course.layout.release_notebook(assignment).read_text())
+    source_nb = json.loads(REPO.solution_notebook(assignment).read_text())
+    name = course.layout.release_notebook(assignment).name
+    students = []
+    for number in range(copies * len(notebook.samples)):
+        sample = notebook.samples[number % len(notebook.samples)]
+        student = sample.student if copies == 1 else f"s{number + 1:03d}-{sample.student}"
+        submission = make_submission(release_nb, source_nb, sample.changes)
+        course.submit(student, assignment, {name: json.dumps(submission, indent=1)})
+        students.append(student)
+    return students
+
+
+def run_demo(work: Path, assignments: list[str]) -> dict[str, Results]:
+    """Release with validation, submit the sample classes, grade them, and write every output.
+
+    Writes, under ``work``: ``course/`` (an nbgrader course with its gradebook, submitted/,
+    autograded/, feedback/ and reports/) and ``grades.csv``.
+    """
+    work = Path(work)
+    started = time.perf_counter()
+    log.info(f"1. release {', '.join(assignments)} with validation")
+    for validation in release(assignments, out=work / "release"):
+        log.info(f"   {validation.assignment}: solution full marks, release zero, no solution "
+                 f"text ({validation.seconds:.0f} s)")
+    course = Course.create(work / "course", assignments)
+    results = {}
+    for assignment in assignments:
+        course.release(assignment)
+        students = submit_sample_class(course, assignment)
+        log.info(f"2. {assignment}: {len(students)} submissions: {', '.join(students)}")
+        log.info(f"3. {assignment}: grade in sandboxed kernels, record in the gradebook, "
+                 "feedback, export, integrity report")
+        results[assignment] = grade_assignment(course, assignment, csv_path=work / "grades.csv")
+        log.info(results[assignment].table())
+    layout = course.layout
+    log.info(f"gradebook: {course.db_url}")
+    log.info(f"grades:    {work / 'grades.csv'}")
+    log.info(f"feedback:  {layout.root / 'feedback'}/<student>/<assignment>/<assignment>.html")
+    log.info(f"integrity: {layout.root / 'reports'}/<assignment>/report.html")
+    log.info(f"done in {time.perf_counter() - started:.0f} s")
+    return results
