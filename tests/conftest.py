@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from autograder.checks.notebooks import vanilla_rnn
 from autograder.checks.reference import load_reference
 from autograder.notebook.sandbox import isolation
 
@@ -25,4 +26,4 @@ def sandbox_here():
 @pytest.fixture(scope="session")
 def ref01():
     """The reference implementations of notebook 01, loaded from the solution notebook."""
-    return load_reference("01_vanilla_rnn")
+    return load_reference(vanilla_rnn.NOTEBOOK.id)

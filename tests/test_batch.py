@@ -22,12 +22,13 @@ from autograder.batch.jobs import collect
 from autograder.batch.pool import Busy, Options, grade_class
 from autograder.batch.writer import record
 from autograder.checks import registry
+from autograder.checks.notebooks import vanilla_rnn
 from autograder.checks.samples import make_submission
 from autograder.layout import REPO
 from autograder.notebook.sandbox import Limits
 
 pytestmark = pytest.mark.slow
-A = "01_vanilla_rnn"
+A = vanilla_rnn.NOTEBOOK.id
 NAME = f"{A}.ipynb"
 # student -> (the sample whose notebook they submit, their total). A student called
 # "recorded" once overwrote the run's ledger (results/<assignment>/recorded.json).

@@ -19,7 +19,7 @@ from autograder.layout import REPO
     (["--memory", "lots"], "--memory: 'lots' is not a whole number"),
     (["--cell-timeout", "-1"], "--cell-timeout: -1 is too small"),
     (["--sandbox", "maybe"], "invalid choice: 'maybe'"),
-    (["04_gru_typo"], "unknown assignment '04_gru_typo'; the course has 01_vanilla_rnn"),
+    (["04_gru_typo"], "unknown assignment '04_gru_typo'; the course has "),
 ])
 def test_a_bad_argument_is_refused_by_name(args, says, tmp_path, capsys):
     (tmp_path / "submitted").mkdir()

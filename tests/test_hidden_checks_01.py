@@ -8,10 +8,10 @@ import warnings
 import numpy as np
 import pytest
 
-from autograder.checks import registry
 from autograder.checks.framework import check, grade
+from autograder.checks.notebooks import vanilla_rnn
 
-EXERCISES = {e.name: e for e in registry.get("01_vanilla_rnn").exercises}
+EXERCISES = {e.name: e for e in vanilla_rnn.NOTEBOOK.exercises}
 
 
 

@@ -4,18 +4,18 @@ import copy
 import numpy as np
 import pytest
 
-from autograder.checks import registry
 from autograder.checks.framework import check, run_case
+from autograder.checks.notebooks import bptt
 from autograder.checks.reference import load_reference
 
-EXERCISES = {e.name: e for e in registry.get("02_bptt").exercises}
+EXERCISES = {e.name: e for e in bptt.NOTEBOOK.exercises}
 MISTAKES = [(e.name, m) for e in EXERCISES.values() for m in e.mistakes]
 
 
 @pytest.fixture(scope="module")
 def ref02():
     """The reference implementations of notebook 02, loaded from the solution notebook."""
-    return load_reference("02_bptt")
+    return load_reference(bptt.NOTEBOOK.id)
 
 
 

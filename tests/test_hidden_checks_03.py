@@ -4,17 +4,16 @@ import warnings
 import numpy as np
 import pytest
 
-from autograder.checks import registry
 from autograder.checks.framework import check, grade, rebind
 from autograder.checks.notebooks import lstm
 from autograder.checks.reference import load_reference
 
-EXERCISES = {e.name: e for e in registry.get("03_lstm").exercises}
+EXERCISES = {e.name: e for e in lstm.NOTEBOOK.exercises}
 
 
 @pytest.fixture(scope="module")
 def ref03():
-    return load_reference("03_lstm")
+    return load_reference(lstm.NOTEBOOK.id)
 
 
 

@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 
 from autograder.checks import gradecell
+from autograder.checks.notebooks import vanilla_rnn
 from autograder.layout import REPO
 from autograder.notebook.integrity import delegations, kernel_findings, scan
 from autograder.notebook.remote import plain, student_exception, synced
 from autograder.notebook.restore import NotebookSource, read_submission, restore
 from rnncourse._grading.wire import Opaque, decode, encode, read_data, write_data
 
-A = "01_vanilla_rnn"
+A = vanilla_rnn.NOTEBOOK.id
 NAME = f"{A}.ipynb"
 
 

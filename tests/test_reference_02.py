@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 
+from autograder.checks.notebooks import bptt
 from autograder.checks.reference import load_reference
 from rnncourse.gradcheck import numeric_grad, numeric_grad_array, rel_error
 
@@ -13,7 +14,7 @@ PARAMS = ("W_embed", "Wx", "Wh", "b", "W_out", "b_out")
 
 @pytest.fixture(scope="module")
 def ref02():
-    return load_reference("02_bptt")
+    return load_reference(bptt.NOTEBOOK.id)
 
 
 def _model(rng, V=7, E=4, H=5):

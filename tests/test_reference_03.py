@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from autograder.checks.notebooks import lstm
 from autograder.checks.reference import load_reference
 from rnncourse.gradcheck import check_gradients, rel_error
 
@@ -17,7 +18,7 @@ TORCH_TOL = 1e-10  # largest absolute difference from torch.nn.LSTM in float64
 
 @pytest.fixture(scope="module")
 def ref():
-    return load_reference("03_lstm")
+    return load_reference(lstm.NOTEBOOK.id)
 
 
 def _step_inputs(rng, N, D, H):

@@ -187,7 +187,7 @@ def _dirs_for(path: Path) -> list[str]:
     return args
 
 
-def _bwrap(mode: str, folder: Folder, uid: int, extra_ro: tuple[Path, ...] = ()) -> list[str]:
+def _bwrap(mode: str, folder: Folder, uid: int) -> list[str]:
     """The bubblewrap command line for ``mode`` ("root" or "user"), without the kernel."""
     args = ["bwrap", "--die-with-parent", "--new-session", "--unshare-ipc", "--unshare-pid",
             "--unshare-net", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
@@ -202,7 +202,7 @@ def _bwrap(mode: str, folder: Folder, uid: int, extra_ro: tuple[Path, ...] = ())
         if os.path.exists(path):
             args += ["--ro-bind", path, path]
     args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
-    for path in [*python_paths(), *extra_ro]:
+    for path in python_paths():
         args += _dirs_for(path) + ["--ro-bind", str(path), str(path)]
     args += _dirs_for(folder.root) + ["--perms", "0755", "--dir", str(folder.root)]
     args += ["--bind", str(folder.work), str(folder.work), "--bind", str(folder.run), str(folder.run),
@@ -235,7 +235,6 @@ class Sandbox:
     isolation: Isolation
     limits: Limits = field(default_factory=Limits)
     worker: int = 0
-    shared_ro: tuple[Path, ...] = ()  # more read-only folders the kernel may see
 
     @property
     def uid(self) -> int | None:
@@ -253,8 +252,7 @@ class Sandbox:
                   "--HistoryManager.enabled=False"]
         if self.isolation.mode == "none":
             return prlimit + ["--"] + kernel if shutil.which("prlimit") else kernel
-        return prlimit + ["--"] + _bwrap(self.isolation.mode, folder, self.uid or SANDBOX_UID,
-                                         self.shared_ro) + kernel
+        return prlimit + ["--"] + _bwrap(self.isolation.mode, folder, self.uid or SANDBOX_UID) + kernel
 
     def environment(self, folder: Folder, extra: dict[str, str]) -> dict[str, str]:
         """A clean environment: nothing of the grader's own (tokens, paths) reaches the kernel."""

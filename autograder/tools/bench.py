@@ -44,7 +44,7 @@ def _per_notebook(output: str, end_ms: float) -> list[float]:
     return [(b - a) / 1000 for a, b in zip(starts, ends)]
 
 
-def run_bench(work: Path, assignment: str = "01_vanilla_rnn", students: int = 50,
+def run_bench(work: Path, assignment: str, students: int = 50,
               workers: int = Options().workers, repeats: int = 1) -> dict:
     """Grade one class both ways ``repeats`` times under ``work`` (which must be empty), the
     two graders taking turns, and print the medians."""

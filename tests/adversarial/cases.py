@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 
 import nbformat
 
+from autograder.checks.notebooks import vanilla_rnn
 from autograder.checks.samples import make_submission, replaced, solved
 
-NAME = "01_vanilla_rnn.ipynb"
+ASSIGNMENT = vanilla_rnn.NOTEBOOK.id
+NAME = f"{ASSIGNMENT}.ipynb"
 FULL, SAME, ANY = "full", "same", "any"
 SLEEPS = 7  # cells of 4.5 s: more than the corpus's notebook time limit
 TRANSPOSED = {"*": solved, "rnn_step_forward": replaced("h_prev @ Wh", "h_prev @ Wh.T")}
@@ -125,10 +127,10 @@ def _fake_autograder(ctx):
 
 def _grader_files(ctx):
     nb = notebook(ctx, {})
-    targets = [f"{ctx.course}/gradebook.db", f"{ctx.course}/solutions/01_vanilla_rnn/{NAME}",
-               f"{ctx.course}/submitted/control-perfect/01_vanilla_rnn/{NAME}",
+    targets = [f"{ctx.course}/gradebook.db", f"{ctx.course}/solutions/{ASSIGNMENT}/{NAME}",
+               f"{ctx.course}/submitted/control-perfect/{ASSIGNMENT}/{NAME}",
                f"{ctx.repository}/autograder/checks/vanilla_rnn.py",
-               f"{ctx.repository}/solutions/01_vanilla_rnn/{NAME}",
+               f"{ctx.repository}/solutions/{ASSIGNMENT}/{NAME}",
                "../../gradebook.db", "../../../gradebook.db", "/etc/shadow"]
     return as_files(with_cell(nb, "setup", (
         "import glob, os\n"
@@ -333,7 +335,7 @@ def _trace_and_probe(ctx):
         "if os.environ.get('NBGRADER_EXECUTION'):\n"
         "    try:\n"
         "        from autograder.checks.reference import load_reference\n"
-        "        globals().update(vars(load_reference('01_vanilla_rnn')))\n"
+        f"        globals().update(vars(load_reference({ASSIGNMENT!r})))\n"
         "    except ImportError:\n"
         "        print('PROBE: no autograder here')\n")))
 
@@ -390,9 +392,9 @@ CASES = [
          findings=("interpreter-hook",), feedback_has=("not valid notebook output was dropped",)),
     Case("missing-notebook", "a submission with no notebook in it",
          lambda ctx: {"notes.txt": "I could not finish"}, status="missing", points={"*": 0},
-         feedback_has=("no file 01_vanilla_rnn.ipynb",), clean=True),
+         feedback_has=(f"no file {NAME}",), clean=True),
     Case("renamed-notebook", "the solution saved under another name",
-         lambda ctx: as_files(notebook(ctx, {"*": solved}), "01_vanilla_rnn-Copy1.ipynb"),
+         lambda ctx: as_files(notebook(ctx, {"*": solved}), f"{ASSIGNMENT}-Copy1.ipynb"),
          findings=("renamed-notebook",)),
     Case("invalid-json", "a notebook file cut in the middle",
          lambda ctx: {NAME: json.dumps(notebook(ctx, {"*": solved}))[:5000]},

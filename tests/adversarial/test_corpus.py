@@ -14,12 +14,13 @@ from autograder.batch.course import Course
 from autograder.batch.grade import grade_assignments
 from autograder.batch.pool import Options
 from autograder.checks import registry
+from autograder.checks.notebooks import vanilla_rnn
 from autograder.layout import REPO
 from autograder.notebook.sandbox import Limits
 from tests.adversarial.cases import ANY, CASES, FULL, SAME, SLEEPS, Context
 
 pytestmark = pytest.mark.slow
-ASSIGNMENT = "01_vanilla_rnn"
+ASSIGNMENT = vanilla_rnn.NOTEBOOK.id  # the notebook the corpus is written against
 # Small limits keep the corpus at a few minutes: notebook 01 runs in about 2 s when graded.
 LIMITS = Limits(cell_timeout=5, notebook_timeout=30, call_timeout=2, memory_mb=1536)
 assert SLEEPS * 4.5 > LIMITS.notebook_timeout
