@@ -1,5 +1,6 @@
 # One entry point for every role. Each target creates (or reuses) the local virtual
-# environment .venv and installs the pinned dependencies of pyproject.toml into it.
+# environment .venv and installs into it the student package (rnncourse/pyproject.toml), the
+# grader (pyproject.toml) and the test tools, all pinned.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -7,12 +8,12 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: setup sandbox demo test release fixtures lab clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml rnncourse/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch first and pinned: a CPU build of 2.13.0; an unpinned torch pulls a several-GB CUDA build.
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e ./rnncourse -e ".[test]"
 	touch $(STAMP)
 
 setup: $(STAMP) sandbox

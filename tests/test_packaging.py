@@ -1,5 +1,6 @@
-"""The environment files agree, set-up installs the pinned torch first, CI runs the README's
-test command, and data ships with the package."""
+"""The environment files agree, the student package carries no grader, set-up installs the
+pinned torch first, CI runs the README's test command, and data ships with the package."""
+import ast
 import os
 import re
 import stat
@@ -10,8 +11,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _project(folder: Path) -> dict:
+    return tomllib.loads((folder / "pyproject.toml").read_text())
+
+
 def _pyproject_dependencies():
-    return sorted(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"])
+    """Every third-party pin of the student package, the grader and its test tools."""
+    student, grader = _project(ROOT / "rnncourse"), _project(ROOT)
+    pins = student["project"]["dependencies"] + grader["project"]["dependencies"] \
+        + grader["project"]["optional-dependencies"]["test"]
+    return sorted(pin for pin in pins if not pin.startswith("rnncourse=="))
 
 
 def _environment_yml_pip_dependencies():
@@ -23,6 +32,21 @@ def _environment_yml_pip_dependencies():
 def test_environment_yml_and_pyproject_pin_the_same_packages():
     assert _pyproject_dependencies() == _environment_yml_pip_dependencies()
     assert "python=3.11" in (ROOT / "environment.yml").read_text()
+
+
+def test_the_student_package_carries_no_grader_and_no_test_tools():
+    student = _project(ROOT / "rnncourse")["project"]
+    names = {re.split(r"[=<>]", pin)[0] for pin in student["dependencies"]}
+    assert not names & {"nbgrader", "pytest", "ruff", "tqdm", "rnncourse-grader"}, names
+    imported = set()
+    for path in (ROOT / "rnncourse").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                imported.add(node.module.split(".")[0])
+    assert "autograder" not in imported and "nbgrader" not in imported
+    assert f"rnncourse=={student['version']}" in _project(ROOT)["project"]["dependencies"]
 
 
 def test_set_up_installs_the_pinned_cpu_torch_before_anything_can_pull_another():
@@ -51,5 +75,5 @@ def test_data_files_ship_with_their_attribution():
     data = ROOT / "rnncourse" / "datafiles"
     for name in ["tinyshakespeare.txt", "names.txt", "names.LICENSE", "SOURCES.md"]:
         assert (data / name).is_file(), name
-    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    package_data = _project(ROOT / "rnncourse")["tool"]["setuptools"]["package-data"]
     assert "datafiles/*" in package_data["rnncourse"]
