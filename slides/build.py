@@ -51,7 +51,8 @@ DECK_CSS = """
 .reveal .slides { text-align: left; }
 .reveal .slides section { padding: 0; }
 .reveal .jp-RenderedHTMLCommon { font-size: 26px; line-height: 1.4; padding-right: 0; }
-.reveal .jp-RenderedHTMLCommon h1 { font-size: 50px; margin-bottom: 0.5em; }
+.reveal .slides h1, .reveal .slides h2, .reveal .slides h3 { text-transform: none; }
+.reveal .jp-RenderedHTMLCommon h1 { font-size: 46px; margin-bottom: 0.5em; }
 .reveal .jp-RenderedHTMLCommon h2 { font-size: 38px; margin-bottom: 0.4em; }
 .reveal .jp-RenderedHTMLCommon h3 { font-size: 30px; }
 .reveal .jp-RenderedHTMLCommon p, .reveal .jp-RenderedHTMLCommon li { font-size: 26px; }
@@ -121,7 +122,8 @@ def execute(notebook: nbformat.NotebookNode, timeout: int = 600) -> nbformat.Not
     return notebook
 
 
-_HREF = re.compile(r'href="([^"#:]+?)(#[^"]*)?"')
+# the target of a link (an <a> element) that is a relative path, and its #anchor
+_HREF = re.compile(r'(<a\b[^>]*?\shref=")([^"#:]+)((?:#[^"]*)?)"')
 
 
 def _rewrite_links(body: str, out: Path) -> str:
@@ -131,11 +133,11 @@ def _rewrite_links(body: str, out: Path) -> str:
     any other relative link (``../assignments/...``) is made relative to ``out``.
     """
     def fix(match: re.Match) -> str:
-        target, anchor = html.unescape(match.group(1)), match.group(2) or ""
+        start, target, anchor = match.group(1), html.unescape(match.group(2)), match.group(3)
         resolved = (SLIDES / target).resolve()
         if resolved.parent == SLIDES and DECK_NAME.match(resolved.stem) and resolved.suffix == ".ipynb":
-            return f'href="{resolved.stem}.html{anchor}"'
-        return f'href="{html.escape(os.path.relpath(resolved, out))}{anchor}"'
+            return f'{start}{resolved.stem}.html{anchor}"'
+        return f'{start}{html.escape(os.path.relpath(resolved, out))}{anchor}"'
 
     return _HREF.sub(fix, body)
 
