@@ -62,6 +62,9 @@ DECK_CSS = """
 .reveal .jp-RenderedImage img { max-height: 520px; max-width: 100%; width: auto; }
 .reveal .jp-InputPrompt, .reveal .jp-OutputPrompt { display: none; }
 .reveal .jp-Cell { padding: 0; }
+/* Markdown cells are no scroll boxes: a few pixels of a font's line box would make them scroll;
+   the slide frame is the limit, and the tests check it. */
+.reveal .jp-RenderedHTMLCommon, .reveal .jp-InputArea, .reveal .jp-Cell-inputWrapper { overflow: visible; }
 .reveal .jp-RenderedHTMLCommon a { color: #1f5fa8; }
 .reveal .small, .reveal .small p, .reveal .small li { font-size: 20px; }
 """

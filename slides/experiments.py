@@ -236,3 +236,103 @@ def torch_match(N: int = 3, T: int = 6, D: int = 4, H: int = 5, seed: int = 0) -
     ours = dict(zip(["dx", "dh0", "dWx", "dWh", "db"], ref.lstm_backward(dh, cache)), h=h)
     theirs = torch_lstm_forward_backward(lstm, x, h0, dh)
     return {name: float(np.max(np.abs(np.asarray(ours[name]) - value))) for name, value in theirs.items()}
+
+
+# --- deck 04: the GRU's size ----------------------------------------------------------------
+
+def parameter_counts(D: int, hidden_sizes: Sequence[int]) -> str:
+    """A table of the parameters of one ``torch.nn`` RNN, GRU and LSTM layer, counted by PyTorch."""
+    import torch
+
+    lines = [f"{'H':>5} {'RNN':>9} {'GRU':>9} {'LSTM':>9}   GRU / LSTM"]
+    for H in hidden_sizes:
+        counts = [sum(p.numel() for p in layer(D, H).parameters())
+                  for layer in (torch.nn.RNN, torch.nn.GRU, torch.nn.LSTM)]
+        lines.append(f"{H:>5} {counts[0]:>9,} {counts[1]:>9,} {counts[2]:>9,}   {counts[1] / counts[2]:.2f}")
+    return f"one layer, input size D = {D}, both biases counted as PyTorch stores them\n" + "\n".join(lines)
+
+
+# --- deck 05: scheduled sampling ------------------------------------------------------------
+
+def teacher_forcing_schedules(steps: np.ndarray) -> dict[str, np.ndarray]:
+    """The three decays of Bengio et al. (2015) for the probability of feeding the true token.
+
+    Linear ``max(0.1, 1 - i / 5000)``, exponential ``0.9995 ** i`` and inverse sigmoid
+    ``k / (k + exp(i / k))`` with ``k = 600``, at training steps ``i``; the constants are
+    illustrative, picked so that the three curves cross 0.5 at similar steps.
+    """
+    steps = np.asarray(steps, dtype=np.float64)
+    k = 600.0
+    return {
+        "linear: max(ε, 1 - c·i)": np.maximum(0.1, 1.0 - steps / 5000),
+        "exponential: k^i": 0.9995 ** steps,
+        "inverse sigmoid: k / (k + exp(i / k))": k / (k + np.exp(steps / k)),
+    }
+
+
+def compounding_errors(lengths: np.ndarray, error_rates: Sequence[float]) -> dict[str, np.ndarray]:
+    """P(no mistake in the first t tokens) = (1 - p)^t, if each token were wrong independently with p."""
+    lengths = np.asarray(lengths, dtype=np.float64)
+    return {f"p = {p:g} per token": (1.0 - p) ** lengths for p in error_rates}
+
+
+# --- deck 06: attention and decoding ----------------------------------------------------------
+
+def synthetic_date_attention(source: str = "2024-03-07", target: str = "07/03/2024",
+                             sharpness: float = 3.0) -> np.ndarray:
+    """Made-up attention weights for a date reformatting, shape (len(target), len(source)).
+
+    Not a trained model: each target character is given the source position it copies (day,
+    month and year swapped; a separator looks at the separators), and its weights are
+    ``softmax(-sharpness * |s - aligned|)`` over the source positions s.
+    """
+    aligned = []
+    for t, char in enumerate(target):
+        if t < 2:            # day digits <- source positions 8, 9
+            aligned.append(8 + t)
+        elif t == 2:         # "/" <- the second "-"
+            aligned.append(7)
+        elif t < 5:          # month digits <- 5, 6
+            aligned.append(t + 2)
+        elif t == 5:         # "/" <- the first "-"
+            aligned.append(4)
+        else:                # year digits <- 0 .. 3
+            aligned.append(t - 6)
+    positions = np.arange(len(source))
+    scores = -sharpness * np.abs(positions[None, :] - np.array(aligned)[:, None])
+    weights = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+# A toy decoder: the probability of each next token given the tokens so far ("" = start).
+# Made up to show a case where the greedy choice is not the most likely sequence.
+TOY_DECODER = {
+    "": {"a": 0.55, "b": 0.45},
+    "a": {"x": 0.40, "y": 0.35, "<end>": 0.25},
+    "b": {"x": 0.90, "<end>": 0.10},
+    "ax": {"<end>": 1.0}, "ay": {"<end>": 1.0}, "bx": {"<end>": 1.0},
+}
+
+
+def toy_sequences(decoder: dict = TOY_DECODER) -> list[tuple[str, float]]:
+    """Every complete sequence of a toy decoder and its probability, most likely first (by enumeration)."""
+    done, frontier = [], [("", 1.0)]
+    while frontier:
+        prefix, p = frontier.pop()
+        for token, q in decoder[prefix].items():
+            if token == "<end>":
+                done.append((prefix, p * q))
+            else:
+                frontier.append((prefix + token, p * q))
+    return sorted(done, key=lambda item: -item[1])
+
+
+def toy_greedy(decoder: dict = TOY_DECODER) -> tuple[str, float]:
+    """The toy decoder's greedy sequence: the most likely token at every step."""
+    prefix, p = "", 1.0
+    while True:
+        token, q = max(decoder[prefix].items(), key=lambda item: item[1])
+        p *= q
+        if token == "<end>":
+            return prefix, p
+        prefix += token

@@ -9,7 +9,7 @@ images load and links lead somewhere; a screenshot of each deck's first slide is
 """
 from __future__ import annotations
 
-import ast
+import importlib
 import json
 import os
 import re
@@ -38,13 +38,12 @@ def _deck(name: str) -> nbformat.NotebookNode:
 
 
 def _graded_functions() -> list[str]:
-    """The names of every graded function: the ``Exercise("name", ...)`` entries of autograder/checks."""
+    """The name of every graded function: the EXERCISES of every module of autograder/checks."""
     names = []
     for path in sorted((ROOT / "autograder" / "checks").glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Exercise"
-                    and node.args and isinstance(node.args[0], ast.Constant)):
-                names.append(node.args[0].value)
+        if path.stem != "__init__":
+            module = importlib.import_module(f"autograder.checks.{path.stem}")
+            names += [exercise.name for exercise in module.EXERCISES]
     return names
 
 
@@ -229,11 +228,12 @@ _CHECK_SLIDE = """
   if (slide.scrollHeight > height + 1) problems.push(`content height ${slide.scrollHeight} > ${height}`);
   if (slide.scrollWidth > width + 1) problems.push(`content width ${slide.scrollWidth} > ${width}`);
   for (const e of slide.querySelectorAll('*')) {
-    if (e.closest('aside.notes')) continue;
+    if (e.closest('aside.notes, mjx-assistive-mml')) continue;  // not shown; MathML is clipped on purpose
+    const what = `${e.tagName}.${e.className}`;
     if (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'visible'
-        && e.clientWidth > 0) problems.push(`a ${e.tagName} scrolls sideways (${e.scrollWidth} > ${e.clientWidth})`);
+        && e.clientWidth > 0) problems.push(`${what} scrolls sideways (${e.scrollWidth} > ${e.clientWidth})`);
     if (e.scrollHeight > e.clientHeight + 1 && getComputedStyle(e).overflowY !== 'visible'
-        && e.clientHeight > 0) problems.push(`a ${e.tagName} scrolls (${e.scrollHeight} > ${e.clientHeight})`);
+        && e.clientHeight > 0) problems.push(`${what} scrolls (${e.scrollHeight} > ${e.clientHeight})`);
   }
   for (const img of slide.querySelectorAll('img')) {
     if (!img.complete || img.naturalWidth === 0) problems.push(`image not loaded: ${img.src.slice(0, 60)}`);
