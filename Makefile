@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+NPM_STAMP := slides/node_modules/.installed
 
-.PHONY: setup sandbox demo test release fixtures lab clean
+.PHONY: setup sandbox chromium slides demo test release fixtures lab clean
 
 $(STAMP): pyproject.toml rnncourse/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +17,7 @@ $(STAMP): pyproject.toml rnncourse/pyproject.toml
 	$(PY) -m pip install --quiet -e ./rnncourse -e ".[test]"
 	touch $(STAMP)
 
-setup: $(STAMP) sandbox
+setup: $(STAMP) sandbox chromium $(NPM_STAMP)
 
 # Grading runs each student's kernel in a bubblewrap sandbox (python -m autograder grade).
 # Without it grading still works, but warns loudly and names what is unprotected.
@@ -25,11 +26,26 @@ sandbox:                   ## bubblewrap for sandboxed grading (needs root, or i
 		|| (apt-get update && apt-get install -y bubblewrap) \
 		|| echo "warning: could not install bubblewrap; grading will run without a sandbox"
 
+# The slides' browser tests drive Debian's chromium (never a browser downloaded by playwright).
+chromium:                  ## headless Chromium for the slides' browser tests (needs root, or install it yourself)
+	@command -v chromium >/dev/null || apt-get install -y chromium \
+		|| (apt-get update && apt-get install -y chromium) \
+		|| echo "warning: could not install chromium; the slides' browser tests will be skipped"
+
+# reveal.js and MathJax at the versions pinned in slides/package-lock.json, copied beside the decks.
+$(NPM_STAMP): slides/package.json slides/package-lock.json
+	@command -v npm >/dev/null || apt-get install -y npm || (apt-get update && apt-get install -y npm)
+	cd slides && npm ci --no-audit --no-fund
+	touch $(NPM_STAMP)
+
+slides: $(STAMP) $(NPM_STAMP)  ## every deck in slides/ as HTML in build/slides/ (index.html lists them)
+	$(PY) -m slides.build
+
 demo: $(STAMP) sandbox     ## the whole loop on a sample class, in build/demo
 	rm -rf build/demo
 	$(PY) -m autograder demo --work build/demo
 
-test: $(STAMP) sandbox     ## the course's own tests
+test: $(STAMP) sandbox chromium $(NPM_STAMP)  ## the course's own tests
 	$(PY) -m pytest
 
 release: $(STAMP)          ## regenerate assignments/ from solutions/, with validation
