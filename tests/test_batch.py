@@ -68,7 +68,8 @@ def _logged():
     handler.emit = lambda record: lines.append(record.getMessage())
     logger = logging.getLogger("autograder")
     logger.addHandler(handler)
-    level, logger.level = logger.level, logging.INFO
+    level = logger.level
+    logger.setLevel(logging.INFO)
     try:
         yield lines
     finally:

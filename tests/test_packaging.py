@@ -76,4 +76,4 @@ def test_data_files_ship_with_their_attribution():
     for name in ["tinyshakespeare.txt", "names.txt", "names.LICENSE", "SOURCES.md"]:
         assert (data / name).is_file(), name
     package_data = _project(ROOT / "rnncourse")["tool"]["setuptools"]["package-data"]
-    assert "datafiles/*" in package_data["rnncourse"]
+    assert package_data["rnncourse.datafiles"] == ["*"]

@@ -95,7 +95,8 @@ def test_a_kernel_ignoring_the_interrupt_is_killed_and_restarts(kernel):
     execution = kernel.execute(code, 1)
     assert execution.status == "died" and "ignored the interrupt" in execution.reason
     assert not kernel.alive()
-    kernel.restart()
+    kernel.kill()
+    kernel.start()
     assert kernel.execute("print(1 + 1)", 10).outputs[0]["text"] == "2\n"
 
 

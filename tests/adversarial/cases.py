@@ -370,9 +370,11 @@ CASES = [
          findings=("process",), feedback_has=("NETWORK: blocked",)),
     Case("fake-equality", "returns objects whose == is always True", _fake_equality,
          points={"rnn_step_forward": 0, "rnn_forward": 0, "sample": ANY, "*": FULL}, clean=True),
-    # once, the children used up the kernel's process limit and every later part scored 0
+    # once, the children used up the kernel's process limit and every later part scored 0;
+    # the parts that call rnn_step_forward may run out of call time forking
     Case("fork-leftovers", "rnn_step_forward starts 300 sleeping children, then returns the "
-         "right answer", _fork_leftovers, findings=("process",)),
+         "right answer", _fork_leftovers, findings=("process",),
+         points={"rnn_step_forward": ANY, "rnn_forward": ANY, "sample": ANY, "*": FULL}),
     Case("exit-in-cell", "os._exit in a cell between two parts", _exit_in_cell,
          findings=("kernel-died",)),
     Case("segfault", "temporal_affine_forward crashes the interpreter (a NULL read through ctypes)",
