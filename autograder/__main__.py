@@ -71,7 +71,7 @@ def _fixtures(args) -> None:
 def _grade(args) -> None:
     from autograder.batch.grade import grade_assignments
 
-    course = Course(Path(args.course).resolve())
+    course = Course(Path(args.course).resolve(), db=args.db)
     layout = course.layout
     if not layout.submitted_root.is_dir():
         raise CourseError(f"{course.root} has no submitted/ folder: is it an nbgrader course folder?")
@@ -150,6 +150,9 @@ def parser() -> argparse.ArgumentParser:
                         "refuse to grade without it; off: no sandbox (debugging only)")
     p.add_argument("--regrade", action="store_true", help="grade everything again, ignoring stored results")
     p.add_argument("--csv", default=None, help="where to export grades (default COURSE/grades.csv)")
+    p.add_argument("--db", default=None, metavar="URL",
+                   help="the gradebook's database, e.g. postgresql://user@host/course (default: the "
+                        "course's CourseDirectory.db_url, else COURSE/gradebook.db)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=_grade)
 

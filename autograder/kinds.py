@@ -71,3 +71,36 @@ class Failure(StrEnum):
     TIMEOUT = "timeout"  # no answer within the time limit
     SILENT = "silent"  # the kernel answered, but not to the request
     RAISED = "raised"  # the request's expression raised; see the answer's error name
+
+
+class Check(StrEnum):
+    """What an integrity finding is about (the ``check`` column of the integrity report)."""
+
+    # read in the student's code before it runs (integrity.scan)
+    IPYTHON_HOOK = "ipython-hook"  # uses the IPython shell: transformers, events, run_cell...
+    INTERPRETER_HOOK = "interpreter-hook"  # sys.settrace, sys.modules, import machinery
+    MONKEYPATCH = "monkeypatch"  # assigns an attribute of an imported module
+    BUILTINS = "builtins"  # changes a builtin
+    DYNAMIC_CODE = "dynamic-code"  # exec, eval, compile, __import__
+    PROCESS = "process"  # processes, sockets, signals
+    LIBRARY = "library"  # imports a library that does the work (PyTorch in a NumPy notebook)
+    GRADER_PATH = "grader-path"  # names the gradebook, solutions/, the grader...
+    GRADING_PROBE = "grading-probe"  # checks whether it runs under the grader
+    MAGIC = "magic"  # a shell escape or an unusual IPython magic
+    DELEGATION = "delegation"  # a by-hand graded function hands its work to a library
+    # seen while the notebook ran
+    RUNTIME_EVENT = "runtime-event"  # the kernel's own account: files, sockets, processes
+    KERNEL_DIED = "kernel-died"
+    KERNEL_SILENT = "kernel-silent"  # a request of the grader was not answered
+    GRADER_ERROR = "grader-error"
+    # repairs of the submitted file (restore.py)
+    RENAMED_NOTEBOOK = "renamed-notebook"
+    OLD_FORMAT = "old-format"
+    INVALID_NOTEBOOK = "invalid-notebook"
+    UNKNOWN_CELL = "unknown-cell"
+    METADATA_STRIPPED = "metadata-stripped"
+    DUPLICATED_CELL = "duplicated-cell"
+    DELETED_CELL = "deleted-cell"
+    RETYPED_CELL = "retyped-cell"
+    CHANGED_CELL = "changed-cell"
+    CHANGED_METADATA = "changed-metadata"

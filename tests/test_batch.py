@@ -167,3 +167,40 @@ def test_a_notebook_nbgrader_refuses_is_recorded_as_an_error_and_the_rest_still_
     assert dict(_totals(course))["broken"] == 0
     assert (course.root / "feedback" / "broken" / A / f"{A}.html").exists()
     assert dict(_totals(course))["perfect"] == 13
+
+
+def _children(pid):
+    """The processes whose parent is ``pid``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
+def test_stopping_the_command_stops_its_workers(tmp_path, how):
+    # once, a grade stopped with SIGTERM or SIGKILL left its workers idle for ever
+    course = _course(tmp_path / "course")
+    command = [sys.executable, "-m", "autograder", "grade", str(course.root), A, "--workers", "2",
+               "--no-progress"]
+    run = subprocess.Popen(command, cwd=REPO.root, start_new_session=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(workers := _children(run.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(workers) >= 2, "the workers started"
+    run.send_signal(how)  # the command alone, not its process group
+    run.wait()
+    deadline = time.monotonic() + 30
+    while any(os.path.exists(f"/proc/{pid}") for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    alive = [pid for pid in workers if os.path.exists(f"/proc/{pid}")
+             and open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"]
+    for pid in alive:  # clean up before failing
+        os.kill(pid, signal.SIGKILL)
+    assert alive == []

@@ -17,6 +17,7 @@ from pathlib import Path
 import autograder
 import rnncourse
 from autograder.batch.course import Course
+from autograder.kinds import Check, Severity
 from autograder.layout import CourseLayout
 from autograder.notebook.findings import Finding
 from autograder.notebook.grader import placeholder
@@ -123,7 +124,7 @@ def failed(job: Job, source: NotebookSource, why: str) -> tuple[NotebookResult, 
     """A grader error as a result: every part 0 for now, flagged for the TA, retried next run."""
     parts = zero_parts(source, "the grader failed on this notebook; your TA will look at it", "error")
     result = NotebookResult(job.student, job.assignment, source.name, "error", parts,
-                            [Finding(job.student, source.name, "notebook", "grader-error", "flag",
+                            [Finding(job.student, source.name, "notebook", Check.GRADER_ERROR, Severity.FLAG,
                                      "not graded", why[-600:])], [f"grader error: {why[-200:]}"])
     return result, placeholder(source, parts, "the grader failed on it; your TA will look")
 

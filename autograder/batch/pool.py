@@ -17,6 +17,7 @@ One run at a time: a lock file in ``.rnncourse/`` keeps a second run out.
 """
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import hashlib
 import json
@@ -24,6 +25,7 @@ import logging
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -46,6 +48,7 @@ from autograder.notebook.results import NotebookResult
 from autograder.notebook.sandbox import Isolation, Limits, Sandbox, isolation, matplotlib_cache
 
 log = logging.getLogger(__name__)
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,20 @@ _WORKER: dict = {}
 _HELD_LOCKS: list[int] = []
 
 
+def _die_with_parent() -> None:
+    """Have the kernel end this process when the process that started it ends, however it
+    ends (SIGKILL, a closed terminal): a worker left behind would idle for ever. Linux only."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        log.debug("no prctl here: workers outlive a killed grading run")
+    if os.getppid() == 1:  # the parent ended before the line above
+        os._exit(1)
+
+
 def _start_worker(counter, isolation_: Isolation, limits: Limits, scratch: str, cache: str) -> None:
+    _die_with_parent()
     for fd in _HELD_LOCKS:  # the lock is the main process's: a worker left behind must not hold it
         os.close(fd)
     _HELD_LOCKS.clear()

@@ -40,7 +40,7 @@ FINDING_FIELDS = ["student", "notebook", "cell", "check", "severity", "action", 
 def _rows(results: list[NotebookResult]) -> list[dict]:
     return [{"student": r.student, "notebook": r.notebook, "status": r.status, "score": f"{r.score:g}",
              "max_score": f"{r.max_score:g}", "seconds": f"{r.seconds:.1f}", "sandbox": r.sandbox,
-             "flags": sum(f.severity != "info" for f in r.findings), "notes": "; ".join(r.notes)}
+             "flags": sum(f.severity != Severity.INFO for f in r.findings), "notes": "; ".join(r.notes)}
             for r in sorted(results, key=lambda r: (r.student, r.notebook))]
 
 

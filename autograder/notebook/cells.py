@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from autograder.cells import text_of
-from autograder.kinds import CellKind, Failure, Severity
+from autograder.kinds import CellKind, Check, Failure, Severity
 from autograder.notebook.integrity import kernel_findings
 from autograder.notebook.kernel import Execution, Kernel, KernelFailed
 from autograder.notebook.remote import HARNESS, Requests, describe, student_exception
@@ -124,7 +124,7 @@ class CellRunner:
                        "interrupt, so the kernel was killed")
         self.run.notes.append(f"{self.labels[index]}: {message}")
         recovered = self.recover()
-        self.run.seen.append(Seen(self.labels[index], "kernel-died", Severity.INFO,
+        self.run.seen.append(Seen(self.labels[index], Check.KERNEL_DIED, Severity.INFO,
                                   "restarted" if recovered else "could not restart", message))
         execution.outputs.append(error_output("KernelDied", message + (
             "; the cells above were run again in a new kernel, and grading went on after this cell"
@@ -146,7 +146,7 @@ class CellRunner:
             self.run.missing[spec.grade_id] = f"{name} could not be read ({type(err).__name__}: {err})"
         else:
             self.run.missing[spec.grade_id] = f"the kernel did not answer when {name} was to be graded"
-            self.run.seen.append(Seen(spec.grade_id, "kernel-silent", Severity.FLAG, "part scored 0",
+            self.run.seen.append(Seen(spec.grade_id, Check.KERNEL_SILENT, Severity.FLAG, "part scored 0",
                                       f"the grader's request was not answered ({answer.failure}: "
                                       f"{answer.detail})"))
             if answer.failure == Failure.DIED:

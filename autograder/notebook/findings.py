@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from autograder.kinds import Severity
+from autograder.kinds import Check, Severity
 
 
 @dataclass(frozen=True)
@@ -13,7 +13,7 @@ class Finding:
     student: str
     notebook: str
     cell: str  # the grade id, "cell 7", or "notebook"
-    check: str  # a short name, e.g. "ipython-hook", "deleted-cell"
+    check: Check
     severity: Severity
     action: str  # what grading did about it: "restored", "part scored 0", "none", ...
     detail: str

@@ -26,7 +26,7 @@ import nbformat
 
 from autograder.cells import grade_id, text_of
 from autograder.checks import registry
-from autograder.kinds import CellKind, PartStatus, SandboxMode, Severity, Status
+from autograder.kinds import CellKind, Check, PartStatus, SandboxMode, Severity, Status
 from autograder.notebook.cells import CellRunner, note
 from autograder.notebook.findings import Finding
 from autograder.notebook.integrity import delegations, scan
@@ -102,7 +102,7 @@ class NotebookGrader:
         reasons = {}
         for function, delegation in found.items():
             reasons[wanted[function]] = delegation.message()
-            self._found(function, "delegation", Severity.ZERO, "part scored 0", delegation.message())
+            self._found(function, Check.DELEGATION, Severity.ZERO, "part scored 0", delegation.message())
         return reasons
 
     # ------------------------------------------------------------------ running

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from IPython.core.inputtransformer2 import TransformerManager
 
+from autograder.kinds import Check, Severity
 from autograder.notebook.findings import Finding
 
 # Libraries that compute what the NumPy notebooks ask students to compute by hand.
@@ -106,36 +107,36 @@ class _Scanner(ast.NodeVisitor):
     def visit_Attribute(self, node):
         dotted = _dotted(node)
         if node.attr in IPYTHON_ATTRS and "get_ipython" in dotted:
-            self.add(node, "ipython-hook", f"uses the IPython shell: {dotted}")
+            self.add(node, Check.IPYTHON_HOOK, f"uses the IPython shell: {dotted}")
         root = _root(node)
         assigned = isinstance(node.ctx, (ast.Store, ast.Del))
         pair = (self.imports.get(root.id, root.id), node.attr) if isinstance(root, ast.Name) else None
         if pair in INTERPRETER_HOOKS or (assigned and pair in HOOKS_WHEN_ASSIGNED):
-            self.add(node, "interpreter-hook", f"uses {dotted}")
+            self.add(node, Check.INTERPRETER_HOOK, f"uses {dotted}")
         if isinstance(root, ast.Name) and self.imports.get(root.id) == "os" and node.attr in OS_PROCESS:
-            self.add(node, "process", f"uses os.{node.attr}")
+            self.add(node, Check.PROCESS, f"uses os.{node.attr}")
         if assigned and isinstance(root, ast.Name):
             if self.imports.get(root.id) == "builtins" or root.id == "__builtins__":
-                self.add(node, "builtins", f"changes {dotted}")
+                self.add(node, Check.BUILTINS, f"changes {dotted}")
             elif root.id in self.imports and pair not in HOOKS_WHEN_ASSIGNED:
-                self.add(node, "monkeypatch", f"assigns {dotted} ({self.imports[root.id]})")
+                self.add(node, Check.MONKEYPATCH, f"assigns {dotted} ({self.imports[root.id]})")
         self.generic_visit(node)
 
     def visit_Name(self, node):
         if node.id == "__builtins__":
-            self.add(node, "builtins", "uses __builtins__")
+            self.add(node, Check.BUILTINS, "uses __builtins__")
         elif node.id in DYNAMIC and isinstance(node.ctx, ast.Load):
-            self.add(node, "dynamic-code", f"uses {node.id}()")
+            self.add(node, Check.DYNAMIC_CODE, f"uses {node.id}()")
         self.generic_visit(node)
 
     def visit_Call(self, node):
         name = _dotted(node.func)
         if name in ("setattr", "delattr") and node.args and isinstance(node.args[0], ast.Name) \
                 and node.args[0].id in self.imports:
-            self.add(node, "monkeypatch", f"{name}() on {node.args[0].id} ({self.imports[node.args[0].id]})")
+            self.add(node, Check.MONKEYPATCH, f"{name}() on {node.args[0].id} ({self.imports[node.args[0].id]})")
         if name.endswith(("import_module", "reload")) and "importlib" in \
                 self.imports.get(name.split(".")[0], name):
-            self.add(node, "dynamic-code", f"uses {name}()")
+            self.add(node, Check.DYNAMIC_CODE, f"uses {name}()")
         self.generic_visit(node)
 
     def visit_Import(self, node):
@@ -149,20 +150,20 @@ class _Scanner(ast.NodeVisitor):
     def _imported(self, node, module):
         top = module.split(".")[0]
         if top in PROCESS_MODULES:
-            self.add(node, "process", f"imports {module}")
+            self.add(node, Check.PROCESS, f"imports {module}")
         elif top in BY_HAND_LIBRARIES:
-            self.add(node, "library", f"imports {module}")
+            self.add(node, Check.LIBRARY, f"imports {module}")
         elif top in ("IPython", "ipykernel", "nbgrader", "autograder", "builtins", "importlib", "gc"):
-            self.add(node, "interpreter-hook" if top != "autograder" else "grader-path",
+            self.add(node, Check.INTERPRETER_HOOK if top != "autograder" else Check.GRADER_PATH,
                      f"imports {module}")
 
     def visit_Constant(self, node):
         if isinstance(node.value, str):
             words = [w for w in GRADER_WORDS if w in node.value]
             if words:
-                self.add(node, "grader-path", f"a string names {', '.join(words)}: {node.value[:80]!r}")
+                self.add(node, Check.GRADER_PATH, f"a string names {', '.join(words)}: {node.value[:80]!r}")
             if "NBGRADER" in node.value:
-                self.add(node, "grading-probe", "checks whether it runs under the grader")
+                self.add(node, Check.GRADING_PROBE, "checks whether it runs under the grader")
 
 
 def scan(cells: list[dict], labels: list[str], editable: list[bool], course_lines: set[str],
@@ -186,7 +187,7 @@ def scan(cells: list[dict], labels: list[str], editable: list[bool], course_line
             if stripped.startswith(("%", "!")) and stripped not in course_lines:
                 magic = stripped.lstrip("%!").split("(")[0]
                 if stripped.startswith("!") or not any(magic.startswith(m) for m in MAGICS_ALLOWED):
-                    findings.append(Finding(student, notebook, label, "magic", "flag", "none",
+                    findings.append(Finding(student, notebook, label, Check.MAGIC, Severity.FLAG, "none",
                                             f"runs {stripped[:80]!r}"))
         tree = python_of(text)
         if tree is None:
@@ -197,7 +198,7 @@ def scan(cells: list[dict], labels: list[str], editable: list[bool], course_line
             source_line = lines[line - 1].strip() if 0 < line <= len(lines) else ""
             if source_line in course_lines or source_line.startswith(("%", "!")):
                 continue
-            severity = "info" if check == "library" else "flag"
+            severity = Severity.INFO if check == Check.LIBRARY else Severity.FLAG
             findings.append(Finding(student, notebook, label, check, severity, "none",
                                     f"line {line}: {detail}"))
     return _unique(findings)
@@ -305,17 +306,17 @@ def kernel_findings(report: str, student: str, notebook: str, cell: str) -> list
     try:
         seen = json.loads(report)
     except (TypeError, ValueError):
-        return [Finding(student, notebook, cell, "kernel-silent", "flag", "none",
+        return [Finding(student, notebook, cell, Check.KERNEL_SILENT, Severity.FLAG, "none",
                         "the kernel did not report its state (its IPython machinery was altered?)")]
     findings = []
     for hook in seen.get("hooks", [])[:20]:
-        findings.append(Finding(student, notebook, cell, "ipython-hook", "flag", "none",
+        findings.append(Finding(student, notebook, cell, Check.IPYTHON_HOOK, Severity.FLAG, "none",
                                 f"seen while running: {hook}"))
     for name in seen.get("patched", [])[:20]:
-        findings.append(Finding(student, notebook, cell, "monkeypatch", "flag", "none",
+        findings.append(Finding(student, notebook, cell, Check.MONKEYPATCH, Severity.FLAG, "none",
                                 f"seen while running: {name} was replaced"))
     for event in seen.get("events", [])[:20]:
-        severity = "info" if str(event).startswith("imported") else "flag"
-        findings.append(Finding(student, notebook, cell, "runtime-event", severity, "none",
+        severity = Severity.INFO if str(event).startswith("imported") else Severity.FLAG
+        findings.append(Finding(student, notebook, cell, Check.RUNTIME_EVENT, severity, "none",
                                 f"seen while running: {event}"))
     return findings

@@ -10,7 +10,7 @@ from __future__ import annotations
 import traceback
 from dataclasses import dataclass, field
 
-from autograder.kinds import PartStatus, Severity
+from autograder.kinds import Check, PartStatus, Severity
 from autograder.notebook.cells import REQUEST_TIMEOUT, CellRunner, CellsRun, Seen
 from autograder.notebook.remote import HARNESS, NotAFunction, RemoteFunction, run_hidden
 from autograder.notebook.restore import SourceCell
@@ -61,7 +61,7 @@ class PartGrader:
         reason = run.missing.get(spec.grade_id, "the kernel could not be restored")
         # a limit or a dead kernel: not the student's answer, so the part is not graded
         unanswered = spec.grade_id in run.unreached or spec.grade_id in run.captured or \
-            any(s.cell == spec.grade_id and s.check == "kernel-silent" for s in run.seen)
+            any(s.cell == spec.grade_id and s.check == Check.KERNEL_SILENT for s in run.seen)
         return Part(spec.grade_id, spec.points, 0.0, f"{function}: {reason}. 0 of {spec.points:g} points.",
                     PartStatus.NOT_RUN if unanswered else PartStatus.GRADED)
 
@@ -73,7 +73,7 @@ class PartGrader:
         try:
             score, feedback = run_hidden(spec.hidden, fn)
         except Exception:  # a bug of the grader, not of the student: say so, loudly
-            seen.append(Seen(spec.grade_id, "grader-error", Severity.FLAG, "part not graded",
+            seen.append(Seen(spec.grade_id, Check.GRADER_ERROR, Severity.FLAG, "part not graded",
                              traceback.format_exc(limit=-3)[-600:]))
             return Part(spec.grade_id, spec.points, 0.0, f"{name}: the grader failed on this part; "
                         "your TA will grade it by hand. 0 points for now.", PartStatus.ERROR)

@@ -23,7 +23,7 @@ import nbformat
 from autograder.cells import grade_id, kind, nbgrader_meta, text_of
 from autograder.checks import gradecell
 from autograder.checks.gradecell import HiddenCall
-from autograder.kinds import CellKind
+from autograder.kinds import CellKind, Check, Severity
 from autograder.notebook.findings import Finding
 
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
@@ -94,7 +94,7 @@ def read_submission(folder: Path, name: str) -> Submission:
             found = ", ".join(p.name for p in others) or "no notebook at all"
             return Submission("missing", reason=f"no file {path.name} in the submission (found: {found})")
         path = others[0]
-        findings.append(Finding("", name, "notebook", "renamed-notebook", "flag", "graded",
+        findings.append(Finding("", name, "notebook", Check.RENAMED_NOTEBOOK, Severity.FLAG, "graded",
                                 f"{path.name} was submitted instead of {name}.ipynb"))
     if path.is_symlink() or not path.is_file():
         return Submission("unreadable", reason=f"{path.name} is not a regular file", findings=findings)
@@ -116,7 +116,7 @@ def read_submission(folder: Path, name: str) -> Submission:
             warnings.simplefilter("ignore")
             notebook = nbformat.reads(text, as_version=4)
         if version != 4:
-            findings.append(Finding("", name, "notebook", "old-format", "info", "converted",
+            findings.append(Finding("", name, "notebook", Check.OLD_FORMAT, Severity.INFO, "converted",
                                     f"saved in notebook format {version}; converted to format 4"))
         return Submission("ok", json.loads(nbformat.writes(notebook)), findings=findings)
     except Exception as err:  # nbformat rejects it: keep whatever cells look like cells
@@ -126,7 +126,7 @@ def read_submission(folder: Path, name: str) -> Submission:
         if not cells:
             return Submission("unreadable", reason=f"{path.name} holds no readable cell "
                               f"({type(err).__name__})", findings=findings)
-        findings.append(Finding("", name, "notebook", "invalid-notebook", "info", "read leniently",
+        findings.append(Finding("", name, "notebook", Check.INVALID_NOTEBOOK, Severity.INFO, "read leniently",
                                 f"the notebook does not validate ({type(err).__name__}); "
                                 f"{len(cells)} cells were read"))
         return Submission("ok", {"cells": cells, "metadata": {}}, findings=findings)
@@ -155,12 +155,12 @@ def restore(notebook: dict, source: NotebookSource, student: str = "") -> tuple[
             continue
         if cell_id or nbgrader_meta(cell):
             graded = bool(nbgrader_meta(cell).get("grade"))
-            found(label, "unknown-cell", "flag" if graded else "info", "treated as the student's own",
+            found(label, Check.UNKNOWN_CELL, Severity.FLAG if graded else Severity.INFO, "treated as the student's own",
                   f"nbgrader metadata names {cell_id!r}, which this notebook does not have"
                   + (" (it claims points)" if graded else ""))
         elif text_of(cell).strip() in by_text:
             cell_id = by_text[text_of(cell).strip()]
-            found(cell_id, "metadata-stripped", "flag", "restored",
+            found(cell_id, Check.METADATA_STRIPPED, Severity.FLAG, "restored",
                   "the cell's nbgrader metadata was removed; recognised by its text")
             items.append([cell, cell_id])
             continue
@@ -195,10 +195,10 @@ def _deduplicate(items: list, known: dict, found) -> None:
             else:
                 items[position][1] = None
         if cell_kind == CellKind.GRADE:
-            found(cell_id, "duplicated-cell", "flag", "graded once",
+            found(cell_id, Check.DUPLICATED_CELL, Severity.FLAG, "graded once",
                   f"the grade cell appears {len(where)} times; it is graded once, where its last copy stands")
         else:
-            found(cell_id, "duplicated-cell", "info", "earlier copies run as ordinary cells",
+            found(cell_id, Check.DUPLICATED_CELL, Severity.INFO, "earlier copies run as ordinary cells",
                   f"the {cell_kind} cell appears {len(where)} times")
 
 
@@ -222,18 +222,18 @@ def _restored(cell: dict, spec: SourceCell, found) -> dict:
     release_meta = spec.release.get("metadata", {})
     if cell.get("cell_type") != spec.cell_type:
         keep = "converted back" if spec.kind.student_writes else "restored"
-        found(spec.grade_id, "retyped-cell", "flag" if spec.kind == CellKind.GRADE else "info", keep,
+        found(spec.grade_id, Check.RETYPED_CELL, Severity.FLAG if spec.kind == CellKind.GRADE else Severity.INFO, keep,
               f"the {spec.kind} cell was changed from {spec.cell_type} to {cell.get('cell_type')}")
     for key in ("grade", "solution", "locked", "points"):
         want = nbgrader_meta(spec.release).get(key)
         if key in student_meta and student_meta.get(key) != want and spec.kind != CellKind.FREE:
-            found(spec.grade_id, "changed-metadata", "flag", "restored",
+            found(spec.grade_id, Check.CHANGED_METADATA, Severity.FLAG, "restored",
                   f"nbgrader metadata {key!r} was changed from {want!r} to {student_meta.get(key)!r}")
     if spec.kind.student_writes:
         return _cell(spec.cell_type, text_of(cell), release_meta)
     if text_of(cell).strip() != text_of(spec.release).strip():
-        severity = "flag" if spec.cell_type == "code" else "info"
-        found(spec.grade_id, "changed-cell", severity, "restored",
+        severity = Severity.FLAG if spec.cell_type == "code" else Severity.INFO
+        found(spec.grade_id, Check.CHANGED_CELL, severity, "restored",
               f"the locked {'grade ' if spec.kind == 'grade' else ''}cell was edited")
     return _cell(spec.cell_type, spec.source_text, release_meta)
 
@@ -245,7 +245,7 @@ def _put_back_missing(cells: list[dict], source: NotebookSource, found) -> None:
         if spec.grade_id in present:
             continue
         if spec.kind.student_writes:
-            found(spec.grade_id, "deleted-cell", "info", "none",
+            found(spec.grade_id, Check.DELETED_CELL, Severity.INFO, "none",
                   f"the {spec.kind} cell was deleted (its code may live in another cell)")
             continue
         at = 0
@@ -258,5 +258,5 @@ def _put_back_missing(cells: list[dict], source: NotebookSource, found) -> None:
         present.add(spec.grade_id)
         what = "grade cell was deleted; restored from the source and graded" if spec.kind == CellKind.GRADE \
             else "locked cell was deleted; restored from the source"
-        found(spec.grade_id, "deleted-cell", "flag" if spec.cell_type == "code" else "info",
+        found(spec.grade_id, Check.DELETED_CELL, Severity.FLAG if spec.cell_type == "code" else Severity.INFO,
               "restored", f"the {what}")

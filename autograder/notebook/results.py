@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from autograder.kinds import PartStatus, Severity, Status
+from autograder.kinds import Check, PartStatus, Severity, Status
 from autograder.notebook.findings import Finding
 from autograder.notebook.restore import NotebookSource, SourceCell
 
@@ -48,7 +48,8 @@ class NotebookResult:
     def from_json(cls, data: dict) -> "NotebookResult":
         data = dict(data, status=Status(data["status"]))
         data["parts"] = [Part(**dict(p, status=PartStatus(p["status"]))) for p in data["parts"]]
-        data["findings"] = [Finding(**dict(f, severity=Severity(f["severity"]))) for f in data["findings"]]
+        data["findings"] = [Finding(**dict(f, check=Check(f["check"]), severity=Severity(f["severity"])))
+                            for f in data["findings"]]
         return cls(**data)
 
 

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from autograder.kinds import SandboxMode
+
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # Only what Python, NumPy and Matplotlib read from /etc; never the whole folder (shadow files).
 ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
@@ -57,26 +59,26 @@ class Limits:
 
 @dataclass(frozen=True)
 class Isolation:
-    """How this machine can isolate a kernel: ``mode`` is "root", "user" or "none"."""
+    """How this machine can isolate a kernel."""
 
-    mode: str
+    mode: SandboxMode
     reason: str = ""  # why not better
 
     @property
     def unprotected(self) -> tuple[str, ...]:
-        if self.mode == "none":
+        if self.mode == SandboxMode.NONE:
             return UNPROTECTED_WITHOUT_BWRAP
-        if self.mode == "user":
+        if self.mode == SandboxMode.USER:
             return ("process count: a fork bomb is limited only by the machine",)
         return ()
 
     def summary(self) -> str:
         """One line for the TA: what isolates a kernel here."""
-        return {"root": "bubblewrap (no network, own folder only) with an unprivileged user of "
+        return {SandboxMode.ROOT: "bubblewrap (no network, own folder only) with an unprivileged user of "
                         "its own per kernel; memory, file-size and process limits",
-                "user": "bubblewrap (no network, own folder only) in a user namespace; memory "
+                SandboxMode.USER: "bubblewrap (no network, own folder only) in a user namespace; memory "
                         "and file-size limits",
-                "none": "none: " + self.reason}[self.mode]
+                SandboxMode.NONE: "none: " + self.reason}[self.mode]
 
     def warning(self) -> str:
         """The loud message for a TA, or "" when the kernel is fully sandboxed."""
@@ -84,7 +86,7 @@ class Isolation:
             return ""
         lines = [f"WARNING: student code is NOT fully sandboxed on this machine ({self.reason}).",
                  "Unprotected:"] + [f"  - {item}" for item in self.unprotected]
-        if self.mode == "none" and "--sandbox off" not in self.reason:
+        if self.mode == SandboxMode.NONE and "--sandbox off" not in self.reason:
             lines.append("Install bubblewrap (`apt-get install bubblewrap`, or `make setup` as root) "
                          "and make sure user namespaces are allowed.")
         return "\n".join(lines)
@@ -94,22 +96,22 @@ class Isolation:
 def isolation(wanted: str = "auto") -> Isolation:
     """Probe once what this machine supports; ``wanted`` "off" asks for no sandbox at all."""
     if wanted == "off":
-        return Isolation("none", "the sandbox was turned off with --sandbox off")
+        return Isolation(SandboxMode.NONE, "the sandbox was turned off with --sandbox off")
     if shutil.which("prlimit") is None:
-        return Isolation("none", "prlimit (util-linux) is not installed")
+        return Isolation(SandboxMode.NONE, "prlimit (util-linux) is not installed")
     if shutil.which("bwrap") is None:
-        return Isolation("none", "bubblewrap (bwrap) is not installed")
+        return Isolation(SandboxMode.NONE, "bubblewrap (bwrap) is not installed")
     root = os.geteuid() == 0 and shutil.which("setpriv") is not None
-    for mode in (["root", "user"] if root else ["user"]):
+    for mode in ([SandboxMode.ROOT, SandboxMode.USER] if root else [SandboxMode.USER]):
         with tempfile.TemporaryDirectory(prefix="rnncourse-probe-") as scratch:
             folder = Folder(Path(scratch) / "sandbox")
-            folder.create(None, owner=SANDBOX_UID if mode == "root" else None)
+            folder.create(None, owner=SANDBOX_UID if mode == SandboxMode.ROOT else None)
             command = _bwrap(mode, folder, uid=SANDBOX_UID) + ["true"]
             done = subprocess.run(command, capture_output=True, text=True, timeout=30)
         if done.returncode == 0:
             return Isolation(mode)
         reason = done.stderr.strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
-    return Isolation("none", f"bubblewrap cannot create namespaces here: {reason[0]}")
+    return Isolation(SandboxMode.NONE, f"bubblewrap cannot create namespaces here: {reason[0]}")
 
 
 @dataclass(frozen=True)
@@ -187,11 +189,11 @@ def _dirs_for(path: Path) -> list[str]:
     return args
 
 
-def _bwrap(mode: str, folder: Folder, uid: int) -> list[str]:
-    """The bubblewrap command line for ``mode`` ("root" or "user"), without the kernel."""
+def _bwrap(mode: SandboxMode, folder: Folder, uid: int) -> list[str]:
+    """The bubblewrap command line for ``mode`` (root or user), without the kernel."""
     args = ["bwrap", "--die-with-parent", "--new-session", "--unshare-ipc", "--unshare-pid",
             "--unshare-net", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
-    if mode == "user":
+    if mode == SandboxMode.USER:
         args += ["--unshare-user", "--uid", str(uid), "--gid", str(uid), "--cap-drop", "ALL"]
     for path in SYSTEM_DIRS:
         if os.path.islink(path):
@@ -209,7 +211,7 @@ def _bwrap(mode: str, folder: Folder, uid: int) -> list[str]:
              "--bind", str(folder.cache), str(folder.cache),
              "--ro-bind", str(folder.inbox), str(folder.inbox),
              "--bind", str(folder.outbox), str(folder.outbox), "--chdir", str(folder.work)]
-    if mode == "root":  # an unprivileged user of its own, with no capabilities
+    if mode == SandboxMode.ROOT:  # an unprivileged user of its own, with no capabilities
         args += ["--", "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                  "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
     return args + ["--"]
@@ -238,7 +240,7 @@ class Sandbox:
 
     @property
     def uid(self) -> int | None:
-        return SANDBOX_UID + self.worker if self.isolation.mode == "root" else None
+        return SANDBOX_UID + self.worker if self.isolation.mode == SandboxMode.ROOT else None
 
     def command(self, folder: Folder, connection_file: Path) -> list[str]:
         """The full command that starts the kernel of ``folder``."""
@@ -246,17 +248,17 @@ class Sandbox:
         mb = 1024 * 1024
         prlimit = ["prlimit", f"--as={limits.memory_mb * mb}", f"--fsize={limits.file_mb * mb}",
                    "--core=0", "--nofile=1024"]
-        if self.isolation.mode == "root":
+        if self.isolation.mode == SandboxMode.ROOT:
             prlimit.append(f"--nproc={limits.processes}")
         kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", str(connection_file),
                   "--HistoryManager.enabled=False"]
-        if self.isolation.mode == "none":
+        if self.isolation.mode == SandboxMode.NONE:
             return prlimit + ["--"] + kernel if shutil.which("prlimit") else kernel
         return prlimit + ["--"] + _bwrap(self.isolation.mode, folder, self.uid or SANDBOX_UID) + kernel
 
     def environment(self, folder: Folder, extra: dict[str, str]) -> dict[str, str]:
         """A clean environment: nothing of the grader's own (tokens, paths) reaches the kernel."""
-        home = "/tmp/home" if self.isolation.mode != "none" else str(folder.root / "home")
+        home = "/tmp/home" if self.isolation.mode != SandboxMode.NONE else str(folder.root / "home")
         env = {
             "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
             "HOME": home, "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8",
