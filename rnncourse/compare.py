@@ -143,3 +143,59 @@ def expect(condition: bool, message: str) -> None:
     """Raise :class:`CheckFailure` with ``message`` unless ``condition`` holds."""
     if not condition:
         raise CheckFailure(message)
+
+
+def sampling_problem(name: str, ids: np.ndarray, probs0: np.ndarray, probs1: np.ndarray | None = None,
+                     delta: float = 1e-7, min_count: int = 200) -> str | None:
+    """Return a message if many draws of a sampler are not distributed as they should be.
+
+    Any correct sampler passes, whatever recipe it uses (inverse CDF, the Gumbel-max trick,
+    ``rng.choice``...): only the frequencies are compared, within Hoeffding's bound for the
+    number of draws, with a union bound over every comparison, so a correct sampler fails with
+    probability below ``delta``.
+
+    Args:
+        name: the function's name, used in the message.
+        ids: integer draws, shape (N, R, S): for each of N starting points, R independent runs
+            of S = 1 or 2 steps.
+        probs0: the probability of each first token, shape (N, V).
+        probs1: the probability of each second token given the first, shape (N, V, V); only
+            read when S == 2.
+        delta: the largest probability that a correct sampler fails.
+        min_count: second tokens are compared after a first token drawn at least this often.
+    """
+    N, R, S = ids.shape
+    V = probs0.shape[1]
+    tests = N * V * (1 + (V if S > 1 else 0))
+    slack = np.log(2 * tests / delta) / 2
+    for row in range(N):
+        where = _off(ids[row, :, 0], probs0[row], slack)
+        if where is not None:
+            return (f"{name}: the first sampled token of row {row} is not distributed as "
+                    f"softmax(scores / temperature): over {R} draws, token {where[0]} came up far "
+                    f"too {where[1]}")
+        if S < 2 or probs1 is None:
+            continue
+        for first in range(V):
+            after = ids[row, ids[row, :, 0] == first, 1]
+            if len(after) < min_count:
+                continue
+            where = _off(after, probs1[row, first], slack)
+            if where is not None:
+                return (f"{name}: after token {first}, the next sampled token of row {row} is not "
+                        f"distributed as it should be (token {where[0]} came up far too "
+                        f"{where[1]}): is the sampled token fed back to the RNN?")
+    return None
+
+
+def _off(draws: np.ndarray, probs: np.ndarray, slack: float) -> tuple[int, str] | None:
+    """(token, "often" or "rarely") for a token whose frequency is out of bounds, or None.
+
+    ``draws`` must lie in [0, len(probs)).
+    """
+    freq = np.bincount(draws, minlength=len(probs)) / len(draws)
+    gap = freq - probs
+    worst = int(np.argmax(np.abs(gap)))
+    if abs(gap[worst]) <= np.sqrt(slack / len(draws)):
+        return None
+    return worst, "often" if gap[worst] > 0 else "rarely"

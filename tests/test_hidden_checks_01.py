@@ -99,3 +99,55 @@ def test_one_mistake_in_every_case_is_said_once_with_a_count(ref01):
     feedback = report.feedback()
     assert feedback.count("Likely mistake") < failed
     assert re.search(r"the same in \d+ more case", feedback), feedback
+
+
+def _sampler(ref01, pick):
+    """A sampler like the solution's, choosing each next id with ``pick(probs, scores, rng)``."""
+    def sample(params, prefix, n, temperature=1.0, seed=0):
+        rng = np.random.default_rng(seed)
+        step = lambda ids, h: ref01.rnn_step_forward(params["W_embed"][ids], h, params["Wx"],
+                                                     params["Wh"], params["b"])[0]
+        h = np.zeros((prefix.shape[0], params["Wh"].shape[0]))
+        for t in range(prefix.shape[1]):
+            h = step(prefix[:, t], h)
+        ids = np.zeros((prefix.shape[0], n), dtype=np.int64)
+        for t in range(n):
+            scores = h @ params["W_out"] + params["b_out"]
+            if temperature == 0:
+                ids[:, t] = scores.argmax(axis=1)
+            else:
+                z = scores / temperature
+                probs = np.exp(z - z.max(axis=1, keepdims=True))
+                ids[:, t] = pick(probs / probs.sum(axis=1, keepdims=True), z, rng)
+            h = step(ids[:, t], h)
+        return ids
+    return sample
+
+
+@pytest.mark.parametrize("pick", [
+    lambda probs, z, rng: np.argmax(z + rng.gumbel(size=z.shape), axis=1),  # the Gumbel-max trick
+    lambda probs, z, rng: np.array([rng.choice(len(p), p=p) for p in probs]),
+    lambda probs, z, rng: rng.multinomial(1, probs).argmax(axis=1),
+], ids=["gumbel-max", "choice", "multinomial"])
+def test_any_correct_sampler_earns_full_marks(pick, ref01):
+    # once, a correct Gumbel-max sampler earned 0.5 of 3: the check compared one recipe's ids
+    report = check(EXERCISES["sample"], _sampler(ref01, pick))
+    assert report.passed == report.total, report.feedback()
+
+
+def test_a_sampler_that_does_not_feed_its_draw_back_is_caught(ref01):
+    def stuck(probs, z, rng):  # draws right, but the state then reads the most likely id
+        return np.argmax(z + rng.gumbel(size=z.shape), axis=1)
+
+    sampler = _sampler(ref01, stuck)
+
+    def sample(params, prefix, n, temperature=1.0, seed=0):
+        ids = sampler(params, prefix, n, temperature, seed)
+        if temperature and n > 1:  # the second draw as if the first were always token 0
+            ids[:, 1] = sampler(params, np.concatenate([prefix, np.zeros_like(ids[:, :1])], axis=1),
+                                1, temperature, seed + 1)[:, 0]
+        return ids
+
+    report = check(EXERCISES["sample"], sample)
+    assert report.passed < report.total
+    assert "is the sampled token fed back" in report.feedback()

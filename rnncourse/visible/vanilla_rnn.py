@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnncourse.compare import expect, expect_array
+from rnncourse.compare import CheckFailure, as_array, expect, expect_array, sampling_problem
 from rnncourse.visible import load_fixture, passed
 
 ASSIGNMENT = "01_vanilla_rnn"
@@ -40,9 +40,46 @@ def visible_inputs() -> dict[str, tuple]:
     }
 
 
+SAMPLE_RUNS = 4000  # runs per prefix row when the distribution of the draws is checked
+
+
+def first_draw_probabilities(step, params: dict, prefix: np.ndarray, temperature: float):
+    """The exact probabilities of a character RNN's first two sampled tokens.
+
+    Args:
+        step: the RNN step, ``step(x, h_prev, Wx, Wh, b) -> (h, cache)``.
+        params: the model, as ``sample`` takes it.
+        prefix: token ids read first, shape (N, P).
+        temperature: 0 for the most likely token (one-hot), else the softmax temperature.
+
+    Returns:
+        (N, V) for the first token, and (N, V, V) for the second given the first.
+    """
+    N, V = prefix.shape[0], params["W_out"].shape[1]
+
+    def advance(ids, h):
+        return step(params["W_embed"][ids], h, params["Wx"], params["Wh"], params["b"])[0]
+
+    def probabilities(h):
+        scores = h @ params["W_out"] + params["b_out"]  # (..., V)
+        if temperature == 0:
+            return np.eye(V)[scores.argmax(axis=-1)]
+        z = scores / temperature
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
+    h = np.zeros((N, params["Wh"].shape[0]))
+    for t in range(prefix.shape[1]):
+        h = advance(prefix[:, t], h)
+    after = np.stack([advance(np.full(N, token), h) for token in range(V)], axis=1)  # (N, V, H)
+    return probabilities(h), probabilities(after)
+
+
 def fixture_values(impl) -> dict[str, np.ndarray]:
     """The expected outputs of the visible checks, computed with ``impl``'s functions."""
     inputs = visible_inputs()
+    params, prefix, n, temperature, seed = inputs["sample"]
+    probs0, probs1 = first_draw_probabilities(impl.rnn_step_forward, params, prefix, temperature)
     loss, dx = impl.temporal_softmax_loss(*inputs["temporal_softmax_loss"])
     return {
         "rnn_step_forward/h": impl.rnn_step_forward(*inputs["rnn_step_forward"])[0],
@@ -51,7 +88,9 @@ def fixture_values(impl) -> dict[str, np.ndarray]:
         "temporal_affine_forward/out": impl.temporal_affine_forward(*inputs["temporal_affine_forward"])[0],
         "temporal_softmax_loss/loss": np.asarray(loss),
         "temporal_softmax_loss/dx": dx,
-        "sample/ids": impl.sample(*inputs["sample"]),
+        "sample/argmax": impl.sample(params, prefix, n, 0.0, seed),
+        "sample/probs0": probs0,
+        "sample/probs1": probs1,
     }
 
 
@@ -108,15 +147,30 @@ def check_temporal_softmax_loss(temporal_softmax_loss) -> None:
 
 
 def check_sample(sample) -> None:
-    """Visible check of ``sample``: reproducible, argmax at temperature 0, and the fixed draw."""
+    """Visible check of ``sample``: reproducible, argmax at temperature 0, and at a positive
+    temperature draws distributed as softmax(scores / temperature), however they are drawn."""
     params, prefix, n, temperature, seed = visible_inputs()["sample"]
-    ids = expect_array("ids", sample(params, prefix, n, temperature, seed),
-                       _expected("sample/ids"), "NT",
-                       hint="Use rng = np.random.default_rng(seed), draw u = rng.random(N) once "
-                            "per step, and pick the first token whose cumulative probability "
-                            "reaches u")
+    N, V = prefix.shape[0], params["W_out"].shape[1]
+    ids = as_array("ids", sample(params, prefix, n, temperature, seed))
+    expect(ids.shape == (N, n) and ids.dtype.kind in "iu",
+           f"sample should return integer ids of shape (N, n) = {(N, n)}, got {ids.dtype} {ids.shape}")
     expect(np.array_equal(ids, sample(params, prefix, n, temperature, seed)),
            "the same seed gave different samples: draw only from np.random.default_rng(seed)")
     cold = [np.asarray(sample(params, prefix, n, 0.0, s)) for s in (0, 1)]
     expect(np.array_equal(*cold), "at temperature 0 the seed should not matter: take the argmax")
+    expect_array("ids at temperature 0", cold[0], _expected("sample/argmax"), "NT",
+                 hint="At temperature 0 take the most likely token at every step, after reading "
+                      "the whole prefix")
+    draws = as_array("ids", sample(params, np.repeat(prefix, SAMPLE_RUNS, axis=0), 2, temperature, seed))
+    expect(draws.shape == (N * SAMPLE_RUNS, 2) and draws.min() >= 0 and draws.max() < V,
+           f"sample should return ids in [0, V) with V = {V}")
+    draws = draws.reshape(N, SAMPLE_RUNS, 2)
+    probs0 = _expected("sample/probs0")
+    if np.all(draws[:, :, 0] == probs0.argmax(axis=1)[:, None]):
+        raise CheckFailure("at temperature 0.7 every draw is the most likely token: sample from "
+                           "softmax(scores / temperature) instead of taking the argmax")
+    problem = sampling_problem("sample", draws, probs0, _expected("sample/probs1"))
+    if problem:
+        raise CheckFailure(problem + ". Divide the scores by the temperature, take the softmax, "
+                           "draw from it, and feed the drawn token back to the RNN")
     passed("sample")

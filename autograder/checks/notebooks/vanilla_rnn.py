@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.checks.declaration import Notebook, Sample
-from autograder.checks.framework import Case, Exercise, Mistake, Output, state_before_step, through
+from autograder.checks.framework import LIKELY, Case, Exercise, Mistake, Output, state_before_step, through
+from autograder.checks.reference import load_reference
 from autograder.checks.samples import in_float32, replaced, solved
-from rnncourse.compare import CheckFailure
+from rnncourse.compare import CheckFailure, as_array, sampling_problem
 from rnncourse.visible import vanilla_rnn as visible
 
 ASSIGNMENT = "01_vanilla_rnn"
@@ -225,13 +226,50 @@ def _sample_cases(rng):
     return cases
 
 
-def _sample_twice(fn, args):
-    """Sample twice with one seed: the two runs must agree, and the first is compared."""
-    first, second = fn(*args), fn(*args)
-    if not np.array_equal(np.asarray(first), np.asarray(second)):
+REPEATS = 4000  # runs per starting row when the distribution is checked: ~0.05 of slack
+
+
+def _probabilities(ref, params, prefix, temperature):
+    return visible.first_draw_probabilities(ref.rnn_step_forward, params, prefix, temperature)
+
+
+def _sample_ids(fn, args) -> np.ndarray:
+    """The student's ids for one case, checked for form and reproducibility."""
+    params, prefix, n, temperature, seed = args
+    first = as_array("ids", fn(*args))
+    if first.shape != (prefix.shape[0], n) or first.dtype.kind not in "iu":
+        raise CheckFailure(f"sample should return integer ids of shape (N, n) = {(prefix.shape[0], n)}, "
+                           f"got {first.dtype} of shape {first.shape}")
+    V = params["W_out"].shape[1]
+    if first.size and (first.min() < 0 or first.max() >= V):
+        raise CheckFailure(f"sample returned ids outside [0, V) with V = {V}")
+    if not np.array_equal(first, as_array("ids", fn(*args))):
         raise CheckFailure("sample gave different ids for the same seed: draw every random "
                            "number from one np.random.default_rng(seed) made inside sample")
     return first
+
+
+def _sample_checked(fn, args):
+    """What any correct sampler does: the argmax path at temperature 0, and at a positive
+    temperature the right distribution of the first two tokens over many runs (their ids
+    themselves depend on how the random stream is used, so they are not compared)."""
+    params, prefix, n, temperature, seed = args
+    ids = _sample_ids(fn, args)
+    ref = load_reference(ASSIGNMENT)
+    if temperature == 0:
+        return ids  # deterministic: compared with the reference's, and diagnosed as usual
+    many = (params, np.repeat(prefix, REPEATS, axis=0), min(n, 2), temperature, seed)
+    draws = _sample_ids(fn, many).reshape(prefix.shape[0], REPEATS, -1)
+    problem = sampling_problem("sample", draws, *_probabilities(ref, params, prefix, temperature))
+    if problem:
+        for hint, change in SAMPLE_MISTAKES:  # which wrong distribution do the draws follow?
+            wrong_prefix, _, wrong_temperature, _ = change(prefix, n, temperature, seed)
+            if sampling_problem("sample", draws, *_probabilities(ref, params, wrong_prefix,
+                                                                  wrong_temperature)) is None:
+                problem += f"{LIKELY}{hint}"
+                break
+        raise CheckFailure(problem)
+    return np.zeros(ids.shape)  # what the reference returns here too: the case passes
 
 
 def _sample_mistake(change):
@@ -241,21 +279,24 @@ def _sample_mistake(change):
     return make
 
 
+# hint, and how the mistake changes (prefix, n, temperature, seed) for the reference
+SAMPLE_MISTAKES = (
+    ("temperature 0 should pick the most likely token (argmax) at every step",
+     lambda p, n, t, s: (p, n, 1.0 if t == 0 else t, s)),
+    ("scores are multiplied by the temperature; divide them by it",
+     lambda p, n, t, s: (p, n, 1 / t if t else t, s)),
+    ("only the last prefix token warms up the state; run the RNN over the whole prefix",
+     lambda p, n, t, s: (p[:, -1:], n, t, s)),
+    ("always picks the most likely token: sample from the softmax instead",
+     lambda p, n, t, s: (p, n, 0.0, s)),
+)
+
 SAMPLE = Exercise(
     ASSIGNMENT, "sample", points=3,
     outputs=(Output("ids", None, "NT"),),
     make_cases=_sample_cases,
-    call=_sample_twice,
-    mistakes=(
-        Mistake("temperature 0 should pick the most likely token (argmax) at every step",
-                _sample_mistake(lambda p, n, t, s: (p, n, 1.0 if t == 0 else t, s))),
-        Mistake("scores are multiplied by the temperature; divide them by it",
-                _sample_mistake(lambda p, n, t, s: (p, n, 1 / t if t else t, s))),
-        Mistake("only the last prefix token warms up the state; run the RNN over the whole prefix",
-                _sample_mistake(lambda p, n, t, s: (p[:, -1:], n, t, s))),
-        Mistake("always picks the most likely token: sample from the softmax instead",
-                _sample_mistake(lambda p, n, t, s: (p, n, 0.0, s))),
-    ),
+    call=_sample_checked,
+    mistakes=tuple(Mistake(hint, _sample_mistake(change)) for hint, change in SAMPLE_MISTAKES),
 )
 
 
