@@ -28,9 +28,10 @@ from .findings import Finding
 # Libraries that compute what the NumPy notebooks ask students to compute by hand.
 BY_HAND_LIBRARIES = ("torch", "autograd", "jax", "jaxlib", "tensorflow", "keras", "mxnet",
                      "chainer", "theano", "paddle")
-# Topics whose graded functions are NumPy by hand (DESIGN.md: 01-03). An exercise can say
-# otherwise with Exercise.by_hand.
-BY_HAND_TOPICS = ("01", "02", "03")
+# Topics whose graded functions are NumPy by hand (DESIGN.md: 01-03; 04's graded functions are
+# NumPy too, its PyTorch parts are ungraded experiments). An exercise can say otherwise with
+# Exercise.by_hand.
+BY_HAND_TOPICS = ("01", "02", "03", "04")
 
 IPYTHON_ATTRS = {"input_transformers_cleanup", "input_transformers_post", "input_transformer_manager",
                  "ast_transformers", "events", "register_magic_function", "register_magics",
