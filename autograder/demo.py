@@ -79,7 +79,22 @@ SAMPLE_CLASS_03 = {
     "raises": {"*": solved, "lstm_backward": replaced("cache[0][3], cache[0][4]", "cache[0][3], cache[0][10]")},
 }
 
-SAMPLE_CLASSES = {"01_vanilla_rnn": SAMPLE_CLASS_01, "02_bptt": SAMPLE_CLASS_02, "03_lstm": SAMPLE_CLASS_03}
+SAMPLE_CLASS_04 = {
+    "perfect": {"*": solved},
+    "blank": {},
+    "partial": {"gru_step_forward": solved, "gru_forward": solved, "pytorch_gru_step_forward": solved},
+    "float32": {"*": in_float32},
+    # PyTorch's placement of the reset gate in the lecture's GRU: gru_forward, the stack and the
+    # bidirectional layer call the step and lose points too; the backward checks use the
+    # reference's caches, so they are graded on their own
+    "reset_after": {"*": solved, "gru_step_forward": replaced(
+        "(r * prev_h) @ Wh[:, 2 * H:]", "r * (prev_h @ Wh[:, 2 * H:])")},
+    # a wrong index into the step cache: an IndexError in every case of gru_backward only
+    "raises": {"*": solved, "gru_backward": replaced("cache[0][2], cache[0][3]", "cache[0][2], cache[0][7]")},
+}
+
+SAMPLE_CLASSES = {"01_vanilla_rnn": SAMPLE_CLASS_01, "02_bptt": SAMPLE_CLASS_02, "03_lstm": SAMPLE_CLASS_03,
+                  "04_gru": SAMPLE_CLASS_04}
 
 
 def make_submission(release_nb: dict, source_nb: dict, changes: dict[str, Callable]) -> dict:

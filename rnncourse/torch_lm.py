@@ -15,11 +15,23 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["KINDS", "CharModel", "count_parameters", "hidden_for_budget", "pick_device",
+__all__ = ["KINDS", "shakespeare_split", "CharModel", "count_parameters", "hidden_for_budget", "pick_device",
            "sequence_loss", "evaluate", "train_for", "pad_batch", "bits", "perplexity"]
 
 KINDS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 BLOCKS = {"rnn": 1, "lstm": 4, "gru": 3}  # weight blocks per hidden unit
+
+
+def shakespeare_split(held_out: float = 0.1):
+    """Tiny Shakespeare as ids: (vocab, training ids, validation ids), the last ``held_out``
+    share of the text being the validation split (never trained on)."""
+    from .data import Vocab, load_text
+
+    text = load_text("tinyshakespeare")
+    vocab = Vocab.from_text(text)
+    ids = vocab.encode(text)
+    split = int(round((1 - held_out) * len(ids)))
+    return vocab, ids[:split], ids[split:]
 
 
 def pick_device() -> torch.device:

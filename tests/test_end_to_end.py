@@ -41,6 +41,18 @@ EXPECTED = {
         "gate_order": {"lstm_step_forward": 0, "lstm_forward": 0},
         "raises": {"lstm_backward": 0},
     },
+    "04_gru": {
+        "perfect": {},
+        "float32": {},
+        "blank": {"*": 0},
+        "partial": {"gru_step_backward": 0, "gru_backward": 0, "stacked_gru_forward": 0,
+                    "bidirectional_gru_forward": 0},
+        # the reset after the product in the lecture's step: right only where r * (h W) = (r * h) W
+        # (one unit, saturated gates); the sequence, the stack and both directions call the step
+        "reset_after": {"gru_step_forward": (0, 3), "gru_forward": (0, 2), "stacked_gru_forward": (0, 1),
+                        "bidirectional_gru_forward": (0, 1)},
+        "raises": {"gru_backward": 0},
+    },
 }
 
 

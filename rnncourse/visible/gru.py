@@ -242,7 +242,7 @@ def _problem(name: str, got, expected: np.ndarray, letters) -> str | None:
     """What is wrong with one output, naming the wrong gate blocks of a (3H)-wide one."""
     array = as_array(name, got)
     problem = shape_problem(name, array.shape, expected.shape, letters) or value_problem(name, array, expected)
-    if problem and THREE_H[0] in letters and array.shape == expected.shape and np.all(np.isfinite(array)):
+    if problem and letters and THREE_H[0] in letters and array.shape == expected.shape and np.all(np.isfinite(array)):
         wrong = [block for block, mine, want in zip(BLOCKS, np.split(array, 3, axis=-1),
                                                     np.split(expected, 3, axis=-1))
                  if value_problem(name, mine, want)]
