@@ -1,4 +1,4 @@
-"""Moving LSTM weights and gradients between PyTorch's layout and the course's.
+"""Moving LSTM and GRU weights and gradients between PyTorch's layout and the course's.
 
 The course's NumPy LSTM (notebook 03) stacks its four gates along the LAST axis, in the order
 **i, f, o, g** (input, forget, output, candidate)::
@@ -15,6 +15,17 @@ biases that are simply added::
 So going from PyTorch to us: transpose, swap the last two gate blocks, add the biases. Since
 ``b = bias_ih + bias_hh``, the gradient of the loss is the same for b and for each of the two
 biases: ``db = bias_ih.grad = bias_hh.grad`` (not their sum).
+
+The GRU (notebook 04) stacks its blocks in the order **r, z, n** (reset, update, candidate)
+in both libraries, along the last axis here and the first in PyTorch, so only a transpose
+separates the weights. The biases cannot be merged: ``torch.nn.GRU`` computes
+
+    n = tanh(x @ W_in.T + b_in + r * (h_prev @ W_hn.T + b_hn))
+
+with ``b_hn`` inside the reset gate's product, so the course keeps PyTorch's two biases apart
+as ``bx`` (``bias_ih``) and ``bh`` (``bias_hh``), each (3H,). The lecture's GRU (Cho et al.,
+2014) applies the reset to ``h_prev`` before the product and has one bias; it is a different
+function, which :func:`lecture_gru_autograd` runs with autograd as a referee.
 """
 from __future__ import annotations
 
@@ -29,6 +40,10 @@ __all__ = [
     "lstm_params_to_torch",
     "lstm_grads_from_torch",
     "torch_lstm_forward_backward",
+    "GRU_GATES",
+    "gru_params_from_torch",
+    "gru_params_to_torch",
+    "lecture_gru_autograd",
 ]
 
 OUR_LSTM_GATES = "ifog"
@@ -156,3 +171,94 @@ def torch_lstm_forward_backward(lstm: torch.nn.LSTM, x, h0, dh) -> dict[str, np.
     dWx, dWh, db = lstm_grads_from_torch(lstm)
     return {"h": _numpy(h), "dx": _numpy(x_t.grad), "dh0": _numpy(h0_t.grad[0]),
             "dWx": dWx, "dWh": dWh, "db": db}
+
+
+# ------------------------------------------------------------------------------------ GRU
+GRU_GATES = "rzn"  # the block order of both the course's GRU and torch.nn.GRU
+
+
+def _gru_tensors(gru) -> tuple:
+    """(weight_ih, weight_hh, bias_ih, bias_hh) of a one-layer GRU or a GRUCell."""
+    if isinstance(gru, torch.nn.GRUCell):
+        return gru.weight_ih, gru.weight_hh, getattr(gru, "bias_ih", None), getattr(gru, "bias_hh", None)
+    if not isinstance(gru, torch.nn.GRU):
+        raise TypeError(f"expected a torch.nn.GRU or torch.nn.GRUCell, got {type(gru).__name__}")
+    if gru.num_layers != 1 or gru.bidirectional:
+        raise ValueError("only a one-layer, one-direction GRU maps to (Wx, Wh, bx, bh); take "
+                         "a stack apart layer by layer")
+    return (gru.weight_ih_l0, gru.weight_hh_l0, getattr(gru, "bias_ih_l0", None),
+            getattr(gru, "bias_hh_l0", None))
+
+
+def gru_params_from_torch(gru) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The course's (Wx, Wh, bx, bh) holding the weights of a ``torch.nn.GRU`` or ``GRUCell``.
+
+    Args:
+        gru: a ``torch.nn.GRU(D, H)`` with one layer and one direction, or a
+            ``torch.nn.GRUCell(D, H)``.
+
+    Returns:
+        Wx: float64, shape (D, 3H); Wh: float64, shape (H, 3H); bx (``bias_ih``) and bh
+        (``bias_hh``): float64, shape (3H,), zeros when the GRU has no bias; blocks in the
+        order r, z, n. Copies: changing them does not change ``gru``.
+    """
+    weight_ih, weight_hh, bias_ih, bias_hh = _gru_tensors(gru)
+    Wx, Wh = _numpy(weight_ih).T, _numpy(weight_hh).T  # (D, 3H), (H, 3H)
+    zeros = np.zeros(Wx.shape[1])
+    bx = _numpy(bias_ih) if bias_ih is not None else zeros
+    bh = _numpy(bias_hh) if bias_hh is not None else zeros.copy()
+    return np.ascontiguousarray(Wx), np.ascontiguousarray(Wh), bx, bh
+
+
+def gru_params_to_torch(gru, Wx, Wh, bx, bh) -> None:
+    """Copy the course's (Wx, Wh, bx, bh) into a one-layer ``torch.nn.GRU`` or a ``GRUCell``.
+
+    Args:
+        gru: a ``torch.nn.GRU(D, H)`` (one layer, one direction) or ``torch.nn.GRUCell(D, H)``,
+            with biases.
+        Wx: shape (D, 3H); Wh: shape (H, 3H); bx, bh: shape (3H,); blocks r, z, n.
+    """
+    tensors = _gru_tensors(gru)
+    if tensors[2] is None:
+        raise ValueError("this GRU has no bias parameters to hold bx and bh")
+    with torch.no_grad():
+        for param, value in zip(tensors, (np.asarray(Wx).T, np.asarray(Wh).T, bx, bh)):
+            value = np.asarray(value)
+            if value.shape != tuple(param.shape):
+                raise ValueError(f"an array of shape {value.shape} (weights transposed) cannot "
+                                 f"fill a parameter of shape {tuple(param.shape)}")
+            param.copy_(torch.as_tensor(value, dtype=param.dtype))
+
+
+def lecture_gru_autograd(x, h0, Wx, Wh, b, dh) -> dict[str, np.ndarray]:
+    """PyTorch's autograd run on the lecture's GRU, in float64: a referee for a NumPy one.
+
+    The equations are those of ``gru_forward`` in notebook 04 (reset before the product,
+    next_h = z * h_prev + (1 - z) * h_tilde, one bias); autograd differentiates them.
+
+    Args:
+        x: the inputs, shape (N, T, D).
+        h0: the initial hidden state, shape (N, H).
+        Wx: shape (D, 3H); Wh: shape (H, 3H); b: shape (3H,); blocks r, z, candidate.
+        dh: the upstream gradient of every hidden state, shape (N, T, H).
+
+    Returns:
+        A dict of float64 arrays: ``h`` (N, T, H), ``dx`` (N, T, D), ``dh0`` (N, H),
+        ``dWx`` (D, 3H), ``dWh`` (H, 3H), ``db`` (3H,).
+    """
+    leaves = {name: torch.tensor(np.asarray(value, dtype=np.float64), requires_grad=True)
+              for name, value in (("x", x), ("h0", h0), ("Wx", Wx), ("Wh", Wh), ("b", b))}
+    x_, h, Wx_, Wh_, b_ = leaves.values()
+    H = h.shape[1]
+    states = []
+    for t in range(x_.shape[1]):
+        a = x_[:, t] @ Wx_ + b_  # (N, 3H)
+        r = torch.sigmoid(a[:, :H] + h @ Wh_[:, :H])
+        z = torch.sigmoid(a[:, H:2 * H] + h @ Wh_[:, H:2 * H])
+        candidate = torch.tanh(a[:, 2 * H:] + (r * h) @ Wh_[:, 2 * H:])
+        h = z * h + (1 - z) * candidate
+        states.append(h)
+    out = torch.stack(states, dim=1)  # (N, T, H)
+    out.backward(torch.as_tensor(np.asarray(dh, dtype=np.float64)))
+    grads = {f"d{name}": _numpy(leaf.grad) for name, leaf in leaves.items()}
+    return {"h": _numpy(out), **grads}

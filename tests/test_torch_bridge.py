@@ -92,3 +92,67 @@ def test_gradients_do_not_accumulate_across_calls():
     lstm = _lstm()
     once, twice = torch_lstm_forward_backward(lstm, x, h0, dh), torch_lstm_forward_backward(lstm, x, h0, dh)
     np.testing.assert_array_equal(once["dWx"], twice["dWx"])
+
+
+# ------------------------------------------------------------------------------------ GRU
+from rnncourse.torch_bridge import gru_params_from_torch, gru_params_to_torch, lecture_gru_autograd  # noqa: E402
+
+
+@pytest.mark.parametrize("module", [torch.nn.GRU(3, 2, dtype=torch.float64),
+                                    torch.nn.GRUCell(3, 2, dtype=torch.float64)], ids=["GRU", "GRUCell"])
+def test_gru_params_from_torch_transpose_and_keep_both_biases(module):
+    Wx, Wh, bx, bh = gru_params_from_torch(module)
+    weight_ih = module.weight_ih if isinstance(module, torch.nn.GRUCell) else module.weight_ih_l0
+    bias_hh = module.bias_hh if isinstance(module, torch.nn.GRUCell) else module.bias_hh_l0
+    assert Wx.shape == (3, 6) and Wh.shape == (2, 6) and bx.shape == bh.shape == (6,)
+    np.testing.assert_array_equal(Wx, weight_ih.detach().numpy().T)  # blocks r, z, n in both
+    np.testing.assert_array_equal(bh, bias_hh.detach().numpy())
+    Wx[0, 0] = 99.0  # copies: the module is untouched
+    assert weight_ih[0, 0].item() != 99.0
+
+
+def test_gru_params_round_trip_and_cell_matches_layer():
+    torch.manual_seed(1)
+    layer = torch.nn.GRU(3, 4, batch_first=True, dtype=torch.float64)
+    cell = torch.nn.GRUCell(3, 4, dtype=torch.float64)
+    gru_params_to_torch(cell, *gru_params_from_torch(layer))
+    for mine, theirs in zip(gru_params_from_torch(cell), gru_params_from_torch(layer)):
+        np.testing.assert_array_equal(mine, theirs)
+    x, h0 = torch.randn(2, 3, dtype=torch.float64), torch.randn(2, 4, dtype=torch.float64)
+    with torch.no_grad():
+        np.testing.assert_allclose(cell(x, h0).numpy(), layer(x[:, None], h0[None])[0][:, 0].numpy(), atol=1e-14)
+
+
+def test_gru_bridge_refuses_stacks_and_missing_biases():
+    with pytest.raises(ValueError):
+        gru_params_from_torch(torch.nn.GRU(3, 2, num_layers=2))
+    with pytest.raises(ValueError):
+        gru_params_from_torch(torch.nn.GRU(3, 2, bidirectional=True))
+    no_bias = torch.nn.GRU(3, 2, bias=False)
+    np.testing.assert_array_equal(gru_params_from_torch(no_bias)[3], np.zeros(6))
+    with pytest.raises(ValueError):
+        gru_params_to_torch(no_bias, np.zeros((3, 6)), np.zeros((2, 6)), np.zeros(6), np.zeros(6))
+    with pytest.raises(ValueError):
+        gru_params_to_torch(torch.nn.GRU(3, 2), np.zeros((6, 3)), np.zeros((2, 6)), np.zeros(6), np.zeros(6))
+
+
+def test_lecture_gru_autograd_is_the_lecture_gru_and_its_gradients():
+    rng = np.random.default_rng(0)
+    N, T, D, H = 2, 3, 3, 2
+    x, h0, dh = rng.normal(size=(N, T, D)), rng.normal(size=(N, H)), rng.normal(size=(N, T, H))
+    Wx, Wh, b = rng.normal(size=(D, 3 * H)), rng.normal(size=(H, 3 * H)), rng.normal(size=3 * H)
+    out = lecture_gru_autograd(x, h0, Wx, Wh, b, dh)
+    sigmoid = lambda a: 1 / (1 + np.exp(-a))
+    h = h0
+    for t in range(T):  # the lecture's equations, once more by hand
+        r = sigmoid(x[:, t] @ Wx[:, :H] + h @ Wh[:, :H] + b[:H])
+        z = sigmoid(x[:, t] @ Wx[:, H:2 * H] + h @ Wh[:, H:2 * H] + b[H:2 * H])
+        h = z * h + (1 - z) * np.tanh(x[:, t] @ Wx[:, 2 * H:] + (r * h) @ Wh[:, 2 * H:] + b[2 * H:])
+        np.testing.assert_allclose(out["h"][:, t], h, rtol=1e-13)
+    # the gradient of b by a central difference on one element
+    step = 1e-6
+    bump = np.zeros_like(b)
+    bump[4] = step
+    loss = lambda bias: np.sum(lecture_gru_autograd(x, h0, Wx, Wh, bias, dh)["h"] * dh)
+    assert abs((loss(b + bump) - loss(b - bump)) / (2 * step) - out["db"][4]) < 1e-7
+    assert set(out) == {"h", "dx", "dh0", "dWx", "dWh", "db"}

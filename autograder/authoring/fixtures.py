@@ -18,8 +18,11 @@ FIXTURE_DIR = Path(rnncourse.__file__).parent / "fixtures"
 
 def compute_fixture(assignment_id: str) -> dict[str, np.ndarray]:
     """The expected outputs of ``assignment_id``'s visible checks, from its reference."""
-    assignment = registry.get(assignment_id)
-    values = assignment.visible.fixture_values(load_reference(assignment_id))
+    notebook = registry.get(assignment_id)
+    reference = load_reference(assignment_id)
+    values = notebook.visible.fixture_values(reference)
+    if notebook.visible_mistakes is not None:
+        values = {**values, **notebook.visible_mistakes(reference)}
     return {key: np.asarray(value) for key, value in values.items()}
 
 

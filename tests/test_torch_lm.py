@@ -1,0 +1,78 @@
+"""rnncourse.torch_lm: the character models, budgets, masked losses and training of notebook 04."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from rnncourse.torch_lm import (
+    CharModel,
+    bits,
+    count_parameters,
+    evaluate,
+    hidden_for_budget,
+    pad_batch,
+    perplexity,
+    sequence_loss,
+    train_for,
+)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_hidden_for_budget_is_the_largest_model_within_it(kind):
+    H = hidden_for_budget(kind, 65, 16, 50_000)
+    assert count_parameters(CharModel(kind, 65, 16, H)) <= 50_000 < count_parameters(CharModel(kind, 65, 16, H + 1))
+
+
+def test_at_one_budget_the_gru_gets_more_units_than_the_lstm():
+    sizes = {kind: hidden_for_budget(kind, 65, 32, 100_000) for kind in ("rnn", "lstm", "gru")}
+    assert sizes["lstm"] < sizes["gru"] < sizes["rnn"]
+
+
+def test_pad_batch_pads_and_masks():
+    ids, mask = pad_batch([np.array([1, 2, 3]), np.array([4])], pad_id=0)
+    np.testing.assert_array_equal(ids, [[1, 2, 3], [4, 0, 0]])
+    np.testing.assert_array_equal(mask, [[True, True, True], [True, False, False]])
+
+
+def test_the_masked_loss_ignores_padding():
+    torch.manual_seed(0)
+    model = CharModel("gru", 5, 3, 4)
+    x = torch.tensor([[1, 2, 3], [4, 1, 1]])
+    y = torch.tensor([[2, 3, 0], [1, 0, 0]])
+    mask = torch.tensor([[True, True, True], [True, False, False]])
+    other = y.clone()
+    other[1, 1:] = 4  # change only padded targets
+    assert torch.equal(sequence_loss(model, x, y, mask), sequence_loss(model, x, other, mask))
+    assert not torch.equal(sequence_loss(model, x, y), sequence_loss(model, x, other))
+
+
+def test_a_causal_model_scores_position_t_from_the_prefix_only():
+    torch.manual_seed(0)
+    model = CharModel("lstm", 6, 3, 4)
+    x = torch.tensor([[1, 2, 3, 4]])
+    changed = x.clone()
+    changed[0, 3] = 5
+    with torch.no_grad():
+        assert torch.equal(model(x)[0][:, :3], model(changed)[0][:, :3])
+
+
+def test_training_lowers_the_loss_and_counts_steps():
+    rng = np.random.default_rng(0)
+    data = rng.integers(0, 2, size=(400, 9)) * 2  # ids 0 or 2, and y repeats x: easy to learn
+
+    def batches():
+        while True:
+            rows = data[rng.integers(0, 400, size=16)]
+            yield rows[:, :-1], rows[:, :-1]
+
+    model = CharModel("gru", 3, 4, 8)
+    before = evaluate(model, [(data[:, :-1], data[:, :-1])])
+    run = train_for(model, batches(), steps=60, lr=1e-2, evaluate_fn=lambda m: evaluate(m, [(data[:, :-1], data[:, :-1])]), evals=3)
+    assert run["steps"] == 60 and len(run["history"]) == 3
+    assert run["history"][-1][2] < 0.5 * before
+
+
+def test_units():
+    assert bits(math.log(2)) == pytest.approx(1.0)
+    assert perplexity(math.log(65)) == pytest.approx(65.0)
