@@ -128,6 +128,26 @@ def numeric_grad_array(f: Callable[[np.ndarray], np.ndarray], x, dout, h: float 
     return grad
 
 
+def numeric_grad_array4(f: Callable[[np.ndarray], np.ndarray], x, dout, h: float = 1e-3) -> np.ndarray:
+    """:func:`numeric_grad_array` by the fourth-order central difference
+    ``(-f(x + 2h) + 8 f(x + h) - 8 f(x - h) + f(x - 2h)) / 12h``, whose error shrinks as h^4:
+    precise enough to hold a hand-written backward pass to a relative error of 1e-8.
+    """
+    x = _to_float64(x, "x")
+    dout = _to_float64(dout, "dout")
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        outputs = []
+        for k in (2, 1, -1, -2):
+            moved = x.copy()
+            moved[index] += k * h
+            outputs.append(_output(f(moved)))
+            if outputs[-1].shape != dout.shape:
+                raise ValueError(f"f returned shape {outputs[-1].shape} but dout has shape {dout.shape}")
+        grad[index] = np.sum((-outputs[0] + 8 * outputs[1] - 8 * outputs[2] + outputs[3]) * dout) / (12 * h)
+    return grad
+
+
 def rel_error(a, b, eps: float = 1e-12) -> float:
     """The largest elementwise relative error, ``max_i |a_i - b_i| / max(|a_i| + |b_i|, eps)``.
 

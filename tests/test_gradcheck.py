@@ -282,3 +282,14 @@ def test_check_gradients_rejects_unknown_names_and_integer_inputs(affine_inputs)
         check_gradients(affine_loss, affine_inputs, {"Wh": np.zeros((4, 2))})
     with pytest.raises(TypeError, match="int"):
         check_gradients(affine_loss, affine_inputs, {"y": np.zeros((3, 2))})
+
+
+def test_the_fourth_order_difference_is_far_more_precise_than_the_central_one():
+    from rnncourse.gradcheck import numeric_grad_array, numeric_grad_array4
+
+    x = np.linspace(-2, 2, 7)
+    dout = np.linspace(1, 2, 7)
+    exact = np.cos(x) * dout
+    fourth = numeric_grad_array4(np.sin, x, dout, h=1e-2)
+    second = numeric_grad_array(np.sin, x, dout, h=1e-2)
+    assert np.max(np.abs(fourth - exact)) < 1e-9 < np.max(np.abs(second - exact))

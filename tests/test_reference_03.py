@@ -9,7 +9,7 @@ import torch
 
 from autograder.checks.notebooks import lstm
 from autograder.checks.reference import load_reference
-from rnncourse.gradcheck import check_gradients, rel_error
+from rnncourse.gradcheck import check_gradients, numeric_grad_array4, rel_error
 
 STEP_TOL = 1e-8  # relative error of a step's gradients against central differences
 SEQUENCE_TOL = 1e-6
@@ -36,25 +36,6 @@ def _sequence_inputs(rng, N, T, D, H):
 def _sigmoid(a):
     return 1 / (1 + np.exp(-a))
 
-
-def _numeric_vjp4(f, x, dout, h=1e-3):
-    """sum(f(x) * dout) differentiated by a fourth-order central difference (5-point stencil).
-
-    rnncourse.gradcheck's second-order differences are good to about 1e-12 in absolute terms,
-    which is a relative error above 1e-8 on the gradient's smallest elements (1e-5 and below);
-    the fourth-order stencil, with its error O(h**4), is good to about 1e-14, so a relative error
-    below 1e-8 on EVERY element is a test of the backward pass, not of the oracle.
-    """
-    x = np.array(x, dtype=np.float64)
-    grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        outputs = []
-        for k in (2, 1, -1, -2):
-            moved = x.copy()
-            moved[index] += k * h
-            outputs.append(f(moved))
-        grad[index] = np.sum((-outputs[0] + 8 * outputs[1] - 8 * outputs[2] + outputs[3]) * dout) / (12 * h)
-    return grad
 
 
 def test_the_gate_blocks_are_i_f_o_g(ref):
@@ -93,7 +74,7 @@ def test_step_backward_matches_numeric_gradients(ref, N, D, H, seed):
         def outputs(value):  # (h, c) side by side, so that dout = (dh, dc)
             return np.concatenate(ref.lstm_step_forward(**{**inputs, name: value})[:2], axis=1)
 
-        numeric = _numeric_vjp4(outputs, inputs[name], np.concatenate([dh, dc], axis=1))
+        numeric = numeric_grad_array4(outputs, inputs[name], np.concatenate([dh, dc], axis=1))
         assert grad.shape == inputs[name].shape, name
         assert rel_error(grad, numeric) < STEP_TOL, name
 
@@ -106,7 +87,7 @@ def test_dc_prev_is_the_memory_path_alone_when_dh_is_zero(ref):
     _, _, cache = ref.lstm_step_forward(**inputs)
     dc_prev = ref.lstm_step_backward(np.zeros((3, 4)), dc, cache)[2]
     np.testing.assert_array_equal(dc_prev, dc * cache[6])
-    numeric = _numeric_vjp4(lambda c_prev: ref.lstm_step_forward(**{**inputs, "c_prev": c_prev})[1],
+    numeric = numeric_grad_array4(lambda c_prev: ref.lstm_step_forward(**{**inputs, "c_prev": c_prev})[1],
                             inputs["c_prev"], dc)
     assert rel_error(dc_prev, numeric) < STEP_TOL
 

@@ -10,7 +10,7 @@ import torch
 
 from autograder.checks.notebooks import gru
 from autograder.checks.reference import load_reference
-from rnncourse.gradcheck import check_gradients, rel_error
+from rnncourse.gradcheck import check_gradients, numeric_grad_array4, rel_error
 
 STEP_TOL = 1e-8  # relative error of a step's gradients against a fourth-order difference
 SEQUENCE_TOL = 1e-6
@@ -37,19 +37,6 @@ def _sequence_inputs(rng, N, T, D, H):
 def _sigmoid(a):
     return 1 / (1 + np.exp(-a))
 
-
-def _numeric_vjp4(f, x, dout, h=1e-3):
-    """sum(f(x) * dout) differentiated by a fourth-order central difference (see test_reference_03)."""
-    x = np.array(x, dtype=np.float64)
-    grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        outputs = []
-        for k in (2, 1, -1, -2):
-            moved = x.copy()
-            moved[index] += k * h
-            outputs.append(f(moved))
-        grad[index] = np.sum((-outputs[0] + 8 * outputs[1] - 8 * outputs[2] + outputs[3]) * dout) / (12 * h)
-    return grad
 
 
 def test_the_blocks_are_r_z_candidate_and_z_keeps_the_old_state(ref):
@@ -87,7 +74,7 @@ def test_step_backward_matches_numeric_gradients(ref, N, D, H, seed):
     _, cache = ref.gru_step_forward(**inputs)
     grads = ref.gru_step_backward(dnext_h, cache)
     for name, grad in zip(["x", "prev_h", "Wx", "Wh", "b"], grads):
-        numeric = _numeric_vjp4(lambda value: ref.gru_step_forward(**{**inputs, name: value})[0],
+        numeric = numeric_grad_array4(lambda value: ref.gru_step_forward(**{**inputs, name: value})[0],
                                 inputs[name], dnext_h)
         assert grad.shape == inputs[name].shape, name
         assert rel_error(grad, numeric) < STEP_TOL, name

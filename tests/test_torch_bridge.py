@@ -95,7 +95,11 @@ def test_gradients_do_not_accumulate_across_calls():
 
 
 # ------------------------------------------------------------------------------------ GRU
-from rnncourse.torch_bridge import gru_params_from_torch, gru_params_to_torch, lecture_gru_autograd  # noqa: E402
+from rnncourse.torch_bridge import (  # noqa: E402
+    gru_params_from_torch,
+    gru_params_to_torch,
+    lecture_gru_autograd,
+)
 
 
 @pytest.mark.parametrize("module", [torch.nn.GRU(3, 2, dtype=torch.float64),

@@ -68,6 +68,15 @@ def rebind(fn: Callable, **names: Callable) -> Callable:
                               fn.__defaults__, fn.__closure__)
 
 
+def replace_output(index: int, new: Callable) -> Callable:
+    """A change of a backward variant's gradients: output ``index`` becomes new(grads, da)."""
+    def change(grads, da):
+        grads = list(grads)
+        grads[index] = new(grads, da)
+        return grads
+    return change
+
+
 def through(mistake: Mistake, outer: str, helper: str) -> Mistake:
     """``mistake`` of the function ``helper``, as it shows through ``outer``, which calls it.
 

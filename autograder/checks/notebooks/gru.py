@@ -17,7 +17,15 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.checks.declaration import Notebook, Sample
-from autograder.checks.framework import Case, Exercise, Mistake, Output, rebind, state_before_step
+from autograder.checks.framework import (
+    Case,
+    Exercise,
+    Mistake,
+    Output,
+    rebind,
+    replace_output,
+    state_before_step,
+)
 from autograder.checks.reference import load_reference
 from autograder.checks.samples import in_float32, replaced, solved
 from rnncourse.visible import gru as visible
@@ -215,15 +223,6 @@ def _step_backward_variant(order="rzn", direct=True, reset_road=True, gate_roads
     return make
 
 
-def _replace(index, new):
-    """A ``change`` for _step_backward_variant: output ``index`` becomes new(grads, da)."""
-    def change(grads, da):
-        grads = list(grads)
-        grads[index] = new(grads, da)
-        return grads
-    return change
-
-
 STEP_BACKWARD_MISTAKES = {
     "no_direct": _named("no_direct", _step_backward_variant(direct=False)),
     "no_reset_road": _named("no_reset_road", _step_backward_variant(reset_road=False)),
@@ -233,10 +232,10 @@ STEP_BACKWARD_MISTAKES = {
     "order_zrn_back": _named("order_zrn_back", _step_backward_variant(order="zrn")),
     "Wh_n_T_back": _named("Wh_n_T_back", _step_backward_variant(transpose_hn=True)),
     "dWh_n_from_h": _named("dWh_n_from_h", _step_backward_variant(Wh_n_from="h")),
-    "dWx_T": _named("dWx_T", _step_backward_variant(change=_replace(2, lambda g, da: g[2].T))),
-    "dWh_T": _named("dWh_T", _step_backward_variant(change=_replace(3, lambda g, da: g[3].T))),
-    "db_not_summed": _named("db_not_summed", _step_backward_variant(change=_replace(4, lambda g, da: da))),
-    "db_mean": _named("db_mean", _step_backward_variant(change=_replace(4, lambda g, da: da.mean(axis=0)))),
+    "dWx_T": _named("dWx_T", _step_backward_variant(change=replace_output(2, lambda g, da: g[2].T))),
+    "dWh_T": _named("dWh_T", _step_backward_variant(change=replace_output(3, lambda g, da: g[3].T))),
+    "db_not_summed": _named("db_not_summed", _step_backward_variant(change=replace_output(4, lambda g, da: da))),
+    "db_mean": _named("db_mean", _step_backward_variant(change=replace_output(4, lambda g, da: da.mean(axis=0)))),
 }
 
 GRU_STEP_BACKWARD = Exercise(

@@ -16,7 +16,15 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.checks.declaration import Notebook, Sample
-from autograder.checks.framework import Case, Exercise, Mistake, Output, state_before_step, through
+from autograder.checks.framework import (
+    Case,
+    Exercise,
+    Mistake,
+    Output,
+    replace_output,
+    state_before_step,
+    through,
+)
 from autograder.checks.reference import load_reference
 from autograder.checks.samples import in_float32, replaced, solved
 from rnncourse.visible import lstm as visible
@@ -211,15 +219,6 @@ def _step_backward_variant(order=GATES, tanh_grad=True, dh_reaches_c=True, dc_us
     return make
 
 
-def _replace(index, new):
-    """A ``change`` for _step_backward_variant: output ``index`` becomes new(grads, da)."""
-    def change(grads, da):
-        grads = list(grads)
-        grads[index] = new(grads, da)
-        return grads
-    return change
-
-
 STEP_BACKWARD_MISTAKES = {
     "no_tanh_grad": Mistake(
         "the derivative of tanh(c) is missing: the part of dh that reaches c is "
@@ -249,16 +248,16 @@ STEP_BACKWARD_MISTAKES = {
         "do = dh * tanh(c), not dh * c", _step_backward_variant(do_reads="c")),
     "dWx_T": Mistake(
         "dWx is transposed: dWx = x.T @ da has the shape (D, 4H) of Wx",
-        _step_backward_variant(change=_replace(3, lambda grads, da: grads[3].T))),
+        _step_backward_variant(change=replace_output(3, lambda grads, da: grads[3].T))),
     "dWh_T": Mistake(
         "dWh is transposed: dWh = h_prev.T @ da has the shape (H, 4H) of Wh",
-        _step_backward_variant(change=_replace(4, lambda grads, da: grads[4].T))),
+        _step_backward_variant(change=replace_output(4, lambda grads, da: grads[4].T))),
     "db_not_summed": Mistake(
         "db is not summed over the batch: db = da.sum(axis=0), shape (4H,)",
-        _step_backward_variant(change=_replace(5, lambda grads, da: da))),
+        _step_backward_variant(change=replace_output(5, lambda grads, da: da))),
     "db_mean": Mistake(
         "db is averaged over the batch; sum it (the loss already did any averaging)",
-        _step_backward_variant(change=_replace(5, lambda grads, da: da.mean(axis=0)))),
+        _step_backward_variant(change=replace_output(5, lambda grads, da: da.mean(axis=0)))),
 }
 
 LSTM_STEP_BACKWARD = Exercise(
