@@ -79,7 +79,28 @@ SAMPLE_CLASS_03 = {
     "raises": {"*": solved, "lstm_backward": replaced("cache[0][3], cache[0][4]", "cache[0][3], cache[0][10]")},
 }
 
-SAMPLE_CLASSES = {"01_vanilla_rnn": SAMPLE_CLASS_01, "02_bptt": SAMPLE_CLASS_02, "03_lstm": SAMPLE_CLASS_03}
+# the losses compute their cross-entropy in float32 (the schedules and mix_inputs have no
+# float inputs to convert)
+_LOSS_IN_FLOAT32 = replaced('F.cross_entropy(logits.transpose(1, 2), y, reduction="none")',
+                            'F.cross_entropy(logits.float().transpose(1, 2), y, reduction="none")')
+
+SAMPLE_CLASS_05 = {
+    "perfect": {"*": solved},
+    "blank": {},
+    "partial": {"linear_schedule": solved, "exponential_schedule": solved,
+                "inverse_sigmoid_schedule": solved, "mix_inputs": solved},
+    "float32": {"*": in_float32, "scheduled_sampling_loss": _LOSS_IN_FLOAT32,
+                "sequence_coin_loss": _LOSS_IN_FLOAT32},
+    # the mean over every position, padding included: right only where nothing is padded
+    "padding": {"*": solved, "scheduled_sampling_loss": replaced(
+        "loss = (losses * mask).sum() / mask.sum().clamp(min=1)", "loss = losses.mean()")},
+    # a coin array of shape (N, 1, 1): torch.cat fails in every case of sequence_coin_loss
+    "raises": {"*": solved, "sequence_coin_loss": replaced("took.append(forced[:, None])",
+                                                           "took.append(forced[:, None, None])")},
+}
+
+SAMPLE_CLASSES = {"01_vanilla_rnn": SAMPLE_CLASS_01, "02_bptt": SAMPLE_CLASS_02, "03_lstm": SAMPLE_CLASS_03,
+                  "05_scheduled_sampling": SAMPLE_CLASS_05}
 
 
 def make_submission(release_nb: dict, source_nb: dict, changes: dict[str, Callable]) -> dict:

@@ -126,7 +126,8 @@ def _mix_cases(rng):
         predicted = truth + rng.integers(1, 20, size=shape)
         seed = int(rng.integers(2 ** 31))
         kind = "exact" if eps in (0.0, 1.0) else "coins"
-        cases.append(Case(f"shape {shape}, eps = {eps}" + (", many coins" if kind == "coins" else ""),
+        what = f"eps = {eps:g}" if kind == "exact" else "0 < eps < 1, many coins"
+        cases.append(Case(f"shape {shape}, {what}",
                           (truth, predicted, eps, np.random.default_rng(seed))))
     return cases
 
@@ -239,7 +240,8 @@ def _decode_cases(rng):
         lengths = {"padding": "none", "full": "full"}.get(kind, "random")
         x, y, mask = _batch(rng, N, T, V, lengths, same_start=kind == "sample")
         args = (params, x, y, mask, eps, np.random.default_rng(int(rng.integers(2 ** 31))), greedy)
-        label = (f"N={N}, T={T}, V={V}, eps = {eps}, greedy={greedy}"
+        label = (f"N={N}, T={T}, V={V}, " + (f"eps = {eps:g}" if eps in (0.0, 1.0) else "0 < eps < 1")
+                 + f", greedy={greedy}"
                  + {"padding": ", every position padding", "float32": ", float32 parameters",
                     "sample": ", the distribution of sampled tokens", "full": ", no padding"}.get(kind, "")
                  + (", properties of the coins and of the tokens fed" if 0 < eps < 1 else ""))
@@ -281,6 +283,8 @@ def _decode_checked(per, fn, args):
                                    dict(zip(PARAMETER_NAMES, grads)))
     if problem is None and 0 < eps < 1:
         problem = props.coin_problem(np.asarray(used)[:, 1:], eps, per)
+        if problem and per == "token":
+            problem += " (if it calls your mix_inputs, make the checks of mix_inputs pass first)"
     if problem is None and eps == 0.0 and not greedy:
         with torch.no_grad():
             probs = torch.softmax(model(torch.as_tensor(x[:1, :1]))[0][0, 0].double(), dim=-1)
@@ -298,7 +302,9 @@ def _decode_variant(coin="token", truth="x", feed="id", count_padding=False, car
     def make(ref):
         def decode(model, x, y, mask, eps, rng, greedy=True):
             N, T = x.shape
-            forced = rng.random(N) < eps  # used when coin == "sequence"
+            forced = rng.random(N) < eps  # used when coin is "sequence" or "batch once"
+            if coin == "batch once":  # one coin for the whole batch and the whole sequence
+                forced = np.full(N, forced[0])
             token, state = x[:, :1], None
             fed, took, scores = [token], [torch.ones(N, 1, dtype=torch.bool)], []
             for t in range(T):
@@ -311,9 +317,8 @@ def _decode_variant(coin="token", truth="x", feed="id", count_padding=False, car
                         u = torch.as_tensor(rng.random((N, 1)))
                         cdf = probs.detach().double().cumsum(dim=1)
                         previous = (cdf < u).sum(dim=1).clamp(max=probs.shape[1] - 1)
-                    draws = {"token": rng.random(N), "batch": np.full(N, rng.random()),
-                             "sequence": None}[coin]
-                    use = forced if coin == "sequence" else (draws < eps)
+                    draws = {"token": rng.random(N), "batch": np.full(N, rng.random())}.get(coin)
+                    use = forced if draws is None else (draws < eps)
                     use = torch.as_tensor(~use if inverted else use)
                     true = (x if truth == "x" else y)[:, t]
                     ids = torch.where(use, true, previous)
@@ -349,7 +354,7 @@ def _decode_mistakes(coin):
         Mistake("greedy=True feeds the argmax of the previous scores, not a sample",
                 _decode_variant(coin, choose="sample")),
         Mistake(props.SAMPLE, _decode_variant(coin, choose="argmax")),
-        Mistake(props.BATCH_COIN, _decode_variant("batch")),
+        Mistake(props.BATCH_COIN, _decode_variant("batch" if coin == "token" else "batch once")),
         Mistake(props.SEQUENCE_COIN if coin == "token" else props.TOKEN_COIN,
                 _decode_variant("sequence" if coin == "token" else "token")),
     )

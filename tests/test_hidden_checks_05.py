@@ -1,0 +1,158 @@
+"""The hidden checks of notebook 05 against the reference and its deliberately broken variants."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from autograder.checks import scheduled_sampling as ss
+from autograder.demo import SAMPLE_CLASS_05
+from autograder.grading import check, grade
+from autograder.reference import load_reference, solution_notebook
+from rnncourse.decoder import on_plain_data
+from rnncourse.visible import scheduled_sampling as visible
+from rnncourse.wire import decode, encode
+
+EXERCISES = {e.name: e for e in ss.EXERCISES}
+MISTAKES = [(e.name, m) for e in ss.EXERCISES for m in e.mistakes]
+
+
+@pytest.fixture(scope="module")
+def ref05():
+    return load_reference("05_scheduled_sampling")
+
+
+def _solution_source(name):
+    notebook = json.loads(solution_notebook("05_scheduled_sampling").read_text())
+    for cell in notebook["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == name:
+            return "".join(cell["source"])
+    raise LookupError(name)
+
+
+def _compiled(source, ref, name):
+    namespace = dict(vars(ref))
+    exec(compile(source, name, "exec"), namespace)
+    return namespace[name]
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_reference_earns_exactly_full_marks(name, ref05, capsys):
+    exercise = EXERCISES[name]
+    assert grade(exercise, getattr(ref05, name)) == exercise.points
+    # nbgrader gives zero to a grade cell that writes to stderr (an overflow warning, say)
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("name", ["scheduled_sampling_loss", "sequence_coin_loss"])
+def test_the_wrapped_reference_earns_full_marks_too(name, ref05):
+    # the grade cell passes on_plain_data(fn); the grader must not wrap it a second time
+    report = check(EXERCISES[name], on_plain_data(getattr(ref05, name)))
+    assert report.passed == report.total, report.feedback()
+
+
+@pytest.mark.parametrize("name, mistake", MISTAKES, ids=[f"{n}:{m.hint[:30]}" for n, m in MISTAKES])
+def test_each_mistake_loses_points_and_is_named(name, mistake, ref05):
+    report = check(EXERCISES[name], mistake.make(ref05))
+    assert report.passed < report.total
+    assert mistake.hint in report.feedback(), report.feedback()
+
+
+@pytest.mark.parametrize("name, variant", [
+    ("mix_inputs", ss._mix_variant()),
+    ("scheduled_sampling_loss", ss._decode_variant()),
+    ("sequence_coin_loss", ss._decode_variant("sequence")),
+])
+def test_the_variant_builders_are_correct_with_their_defaults(name, variant, ref05):
+    # so that each Mistake differs from the reference only by the switch it turns
+    report = check(EXERCISES[name], variant(ref05))
+    assert report.passed == report.total, report.feedback()
+
+
+def _gumbel_loss(ref):
+    """A correct scheduled-sampling loss that uses the random stream another way: all coins
+    first, as one (N, T) array of binomial draws, and Gumbel-max samples."""
+    def scheduled_sampling_loss(model, x, y, mask, eps, rng, greedy=True):
+        N, T = x.shape
+        coins = rng.binomial(1, eps, size=(N, T)).astype(bool)
+        coins[:, 0] = True
+        token, state, fed, scores = x[:, :1], None, [x[:, :1]], []
+        for t in range(T):
+            if t > 0:
+                scores_prev = logits[:, -1].detach().double().numpy()
+                if not greedy:
+                    scores_prev = scores_prev - np.log(-np.log(rng.random(scores_prev.shape)))
+                own = torch.as_tensor(scores_prev.argmax(axis=1))
+                token = torch.where(torch.as_tensor(coins[:, t]), x[:, t], own)[:, None]
+                fed.append(token)
+            logits, state = model(token, state)
+            scores.append(logits)
+        losses = torch.nn.functional.cross_entropy(torch.cat(scores, 1).transpose(1, 2), y,
+                                                   reduction="none")
+        loss = (losses * mask).sum() / mask.sum().clamp(min=1)
+        return loss, torch.cat(fed, 1), torch.as_tensor(coins)
+    return scheduled_sampling_loss
+
+
+def test_a_correct_loss_with_other_draws_earns_full_marks(ref05):
+    report = check(EXERCISES["scheduled_sampling_loss"], _gumbel_loss(ref05))
+    assert report.passed == report.total, report.feedback()
+
+
+def test_a_correct_mix_inputs_with_other_draws_earns_full_marks():
+    def mix_inputs(truth, predicted, eps, rng):  # binomial coins, compared the other way round
+        used = rng.binomial(1, eps, size=truth.shape) == 1
+        return np.where(used, truth, predicted), used
+    report = check(EXERCISES["mix_inputs"], mix_inputs)
+    assert report.passed == report.total, report.feedback()
+
+
+def test_a_mix_inputs_that_ignores_rng_is_told_so():
+    def mix_inputs(truth, predicted, eps, rng):
+        used = np.random.random(truth.shape) < eps
+        return np.where(used, truth, predicted), used
+    report = check(EXERCISES["mix_inputs"], mix_inputs)
+    assert report.passed < report.total and visible.SAME_RNG in report.feedback()
+
+
+def test_a_loss_that_is_detached_cannot_pass(ref05):
+    source = _solution_source("scheduled_sampling_loss").replace(
+        "return loss, torch.cat(fed", "return loss.detach(), torch.cat(fed")
+    report = check(EXERCISES["scheduled_sampling_loss"],
+                   _compiled(source, ref05, "scheduled_sampling_loss"))
+    assert report.passed == 0 and "connected to the model" in report.feedback()
+
+
+def test_the_demo_float32_student_and_subtle_bug(ref05):
+    float32 = SAMPLE_CLASS_05["float32"]["scheduled_sampling_loss"]
+    fn = _compiled(float32(_solution_source("scheduled_sampling_loss")), ref05,
+                   "scheduled_sampling_loss")
+    report = check(EXERCISES["scheduled_sampling_loss"], fn)
+    assert report.passed == report.total, report.feedback()
+    padding = SAMPLE_CLASS_05["padding"]["scheduled_sampling_loss"]
+    fn = _compiled(padding(_solution_source("scheduled_sampling_loss")), ref05,
+                   "scheduled_sampling_loss")
+    report = check(EXERCISES["scheduled_sampling_loss"], fn)
+    assert report.passed < report.total and visible.PADDING in report.feedback()
+
+
+@pytest.mark.parametrize("name", ["linear_schedule", "exponential_schedule",
+                                  "inverse_sigmoid_schedule", "mix_inputs"])
+def test_feedback_never_shows_hidden_values(name, ref05):
+    mistake = EXERCISES[name].mistakes[0]
+    feedback = check(EXERCISES[name], mistake.make(ref05)).feedback()
+    for case in EXERCISES[name].make_cases(np.random.default_rng(EXERCISES[name].seed)):
+        for value in case.args:
+            if isinstance(value, float) and value not in (0.0, 1.0):
+                assert repr(value) not in feedback
+
+
+def test_a_generator_crosses_the_wire_as_its_state():
+    rng = np.random.default_rng(3)
+    rng.random(5)
+    arrays = {}
+    tree = json.loads(json.dumps(encode((rng, 2), arrays)))
+    copy = decode(tree, arrays)[0]
+    assert np.array_equal(copy.random(4), rng.random(4))
+    with pytest.raises(ValueError):  # only NumPy's own bit generators are rebuilt
+        decode({"r": {"d": [["bit_generator", "os.system"]]}}, {})
