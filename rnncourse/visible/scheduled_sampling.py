@@ -170,7 +170,8 @@ def same_rng_problem(first, second) -> str | None:
 # ------------------------------------------------------------------------- fixed inputs
 SCHEDULE_POINTS = {
     "linear_schedule": [(0, 1.0, 0.01, 0.2), (1, 1.0, 0.01, 0.2), (30, 0.9, 0.02, 0.1),
-                        (100, 1.0, 0.01, 0.2), (2000, 1.0, 0.001, 0.05)],
+                        (100, 1.0, 0.01, 0.2), (2000, 1.0, 0.001, 0.05), (40, 0.7, 0.0, 0.2),
+                        (300, 1.0, 0.005, 0.0)],
     "exponential_schedule": [(0, 0.99), (1, 0.99), (50, 0.95), (500, 0.999)],
     "inverse_sigmoid_schedule": [(0, 10.0), (1, 10.0), (40, 10.0), (500, 100.0), (100000, 10.0)],
 }
@@ -259,7 +260,7 @@ def _as_numpy(value, name):
 def check_mix_inputs(mix_inputs) -> None:
     """Visible check of ``mix_inputs``: eps 0 and 1, N = 1, 2-D arrays, coins, same rng."""
     rng = np.random.default_rng(0)
-    for shape in [(1,), (7,), (1, 1), (3, 4)]:
+    for shape in [(1,), (7,), (1, 1), (4, 1), (3, 4)]:
         truth = rng.integers(0, 9, size=shape)
         predicted = truth + 10  # never equal to the truth
         for eps in (0.0, 1.0):
@@ -271,7 +272,8 @@ def check_mix_inputs(mix_inputs) -> None:
                    f"({truth.dtype}), got {inputs.dtype}")
             expect(used.dtype == np.bool_, f"used_truth should be bool, got {used.dtype}")
             expect_array("inputs", inputs, truth if eps else predicted, hint=FREQUENCY)
-            expect_array("used_truth", used, np.full(shape, bool(eps)))
+            expect_array("used_truth", used, np.full(shape, bool(eps)),
+                         hint="used_truth is True where inputs took the TRUTH")
     for shape, eps in [((4000,), 0.3), ((200, 20), 0.6)]:
         truth = rng.integers(0, 9, size=shape)
         predicted = truth + 10
@@ -297,13 +299,18 @@ def _call(fn, model, x, y, mask, eps, seed, greedy):
 def _check_decode(fn, name, per) -> None:
     model = visible_model()
     x, y, mask = visible_batch()
-    # eps = 1 is teacher forcing: the same loss as one forward over x
-    loss, inputs, used = _call(fn, model, x, y, mask, 1.0, 0, True)
-    expect(_close(loss.detach(), float(teacher_forced_loss(model, x, y, mask).detach()), 1e-10, 1e-12),
-           f"with eps = 1 the loss should equal teacher_forced_loss(model, x, y, mask). "
-           f"{decode_problem(model, x, y, mask, 1.0, True, loss.detach(), inputs, used) or LOSS}")
+    # eps = 1 is teacher forcing: the same loss as one forward over x, float32 weights too
+    for net, greedy, tol in [(model, True, 1e-12), (model, False, 1e-12),
+                             (visible_model(torch.float32), True, 2e-5)]:
+        loss, inputs, used = _call(fn, net, x, y, mask, 1.0, 0, greedy)
+        want = float(teacher_forced_loss(net, x, y, mask).detach())
+        expect(_close(loss.detach(), want, tol, tol),
+               f"with eps = 1 (greedy={greedy}, {net.embed.weight.dtype} weights) the loss should "
+               f"equal teacher_forced_loss(model, x, y, mask). "
+               f"{decode_problem(net, x, y, mask, 1.0, greedy, loss.detach(), inputs, used) or LOSS}")
     # eps = 0 feeds only the model's own outputs; a row of padding and T = 1 included
     for xs, ys, ms in [(x, y, mask), (x[:1, :1], y[:1, :1], mask[:1, :1]),
+                       (x[:, :1], y[:, :1], mask[:, :1]), (x[:1], y[:1], mask[:1]),
                        (x, y, torch.zeros_like(mask))]:
         loss, inputs, used = _call(fn, model, xs, ys, ms, 0.0, 0, True)
         model.zero_grad(set_to_none=True)
