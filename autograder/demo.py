@@ -94,9 +94,8 @@ SAMPLE_CLASS_05 = {
     # the mean over every position, padding included: right only where nothing is padded
     "padding": {"*": solved, "scheduled_sampling_loss": replaced(
         "loss = (losses * mask).sum() / mask.sum().clamp(min=1)", "loss = losses.mean()")},
-    # a coin array of shape (N, 1, 1): torch.cat fails in every case of sequence_coin_loss
-    "raises": {"*": solved, "sequence_coin_loss": replaced("took.append(forced[:, None])",
-                                                           "took.append(forced[:, None, None])")},
+    # x read as (N, T, V): a ValueError in every case of sequence_coin_loss
+    "raises": {"*": solved, "sequence_coin_loss": replaced("    N, T = x.shape\n", "    N, T, V = x.shape\n")},
 }
 
 SAMPLE_CLASSES = {"01_vanilla_rnn": SAMPLE_CLASS_01, "02_bptt": SAMPLE_CLASS_02, "03_lstm": SAMPLE_CLASS_03,

@@ -161,7 +161,8 @@ def on_plain_data(step: Callable) -> Callable:
 
     Returns:
         A function ``(params, x, y, mask, eps, rng, greedy) -> (loss, inputs, used_truth,
-        grads)``: ``params`` and ``grads`` are dicts by :data:`PARAMETER_NAMES`.
+        grads)``: ``params`` and ``grads`` are dicts by :data:`PARAMETER_NAMES`; ``grads`` has
+        the dtype of the loss.
     """
     def called_on_data(params, x, y, mask, eps, rng, greedy=True):
         with one_thread():
@@ -185,6 +186,10 @@ def _call_on_data(step, params, x, y, mask, eps, rng, greedy):
         raise TypeError("the loss must be a tensor connected to the model's parameters "
                         "(no .item(), .detach() or torch.no_grad() around it)")
     loss.backward()
-    grads = {name: (np.zeros(tuple(p.shape)) if p.grad is None else p.grad.detach().numpy().copy())
+    # in the precision the loss was computed in: a loss in float32 has float32 gradients,
+    # even where autograd accumulated them into float64 parameters
+    dtype = loss.detach().numpy().dtype
+    grads = {name: (np.zeros(tuple(p.shape), dtype) if p.grad is None
+                    else p.grad.detach().numpy().astype(dtype))
              for name, p in ((n, model.get_parameter(n)) for n in PARAMETER_NAMES)}
     return loss.detach().numpy().copy(), inputs, used_truth, grads

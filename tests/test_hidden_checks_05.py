@@ -123,17 +123,23 @@ def test_a_loss_that_is_detached_cannot_pass(ref05):
     assert report.passed == 0 and "connected to the model" in report.feedback()
 
 
-def test_the_demo_float32_student_and_subtle_bug(ref05):
-    float32 = SAMPLE_CLASS_05["float32"]["scheduled_sampling_loss"]
-    fn = _compiled(float32(_solution_source("scheduled_sampling_loss")), ref05,
-                   "scheduled_sampling_loss")
-    report = check(EXERCISES["scheduled_sampling_loss"], fn)
+@pytest.mark.parametrize("name", ["scheduled_sampling_loss", "sequence_coin_loss"])
+def test_a_loss_computed_in_float32_earns_full_marks(name, ref05):
+    float32 = SAMPLE_CLASS_05["float32"][name]
+    report = check(EXERCISES[name], _compiled(float32(_solution_source(name)), ref05, name))
     assert report.passed == report.total, report.feedback()
+
+
+def test_the_demo_students_with_bugs_lose_points_with_the_right_hint(ref05):
     padding = SAMPLE_CLASS_05["padding"]["scheduled_sampling_loss"]
     fn = _compiled(padding(_solution_source("scheduled_sampling_loss")), ref05,
                    "scheduled_sampling_loss")
     report = check(EXERCISES["scheduled_sampling_loss"], fn)
-    assert report.passed < report.total and visible.PADDING in report.feedback()
+    assert 0 < report.passed < report.total and visible.PADDING in report.feedback()
+    raises = SAMPLE_CLASS_05["raises"]["sequence_coin_loss"]
+    fn = _compiled(raises(_solution_source("sequence_coin_loss")), ref05, "sequence_coin_loss")
+    report = check(EXERCISES["sequence_coin_loss"], fn)
+    assert report.passed == 0 and "raised ValueError" in report.feedback()
 
 
 @pytest.mark.parametrize("name", ["linear_schedule", "exponential_schedule",
