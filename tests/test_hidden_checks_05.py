@@ -69,13 +69,16 @@ def test_the_variant_builders_are_correct_with_their_defaults(name, variant, ref
     assert report.passed == report.total, report.feedback()
 
 
-def _gumbel_loss(ref):
+def _gumbel_loss(ref, truth_on_padding=False):
     """A correct scheduled-sampling loss that uses the random stream another way: all coins
-    first, as one (N, T) array of binomial draws, and Gumbel-max samples."""
+    first, as one (N, T) array of binomial draws, and Gumbel-max samples; optionally it feeds
+    the truth, without a coin, wherever the step's target is padding (which changes nothing)."""
     def scheduled_sampling_loss(model, x, y, mask, eps, rng, greedy=True):
         N, T = x.shape
         coins = rng.binomial(1, eps, size=(N, T)).astype(bool)
         coins[:, 0] = True
+        if truth_on_padding:
+            coins |= ~mask.numpy()
         token, state, fed, scores = x[:, :1], None, [x[:, :1]], []
         for t in range(T):
             if t > 0:
@@ -94,8 +97,9 @@ def _gumbel_loss(ref):
     return scheduled_sampling_loss
 
 
-def test_a_correct_loss_with_other_draws_earns_full_marks(ref05):
-    report = check(EXERCISES["scheduled_sampling_loss"], _gumbel_loss(ref05))
+@pytest.mark.parametrize("truth_on_padding", [False, True])
+def test_a_correct_loss_with_other_draws_earns_full_marks(ref05, truth_on_padding):
+    report = check(EXERCISES["scheduled_sampling_loss"], _gumbel_loss(ref05, truth_on_padding))
     assert report.passed == report.total, report.feedback()
 
 
