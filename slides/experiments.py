@@ -255,18 +255,20 @@ def parameter_counts(D: int, hidden_sizes: Sequence[int]) -> str:
 # --- deck 05: scheduled sampling ------------------------------------------------------------
 
 def teacher_forcing_schedules(steps: np.ndarray) -> dict[str, np.ndarray]:
-    """The three decays of Bengio et al. (2015) for the probability of feeding the true token.
+    """The three decays of Bengio et al. (2015) for the probability of feeding the true token,
+    computed by notebook 05's own schedules.
 
     Linear ``max(0.1, 1 - i / 5000)``, exponential ``0.9995 ** i`` and inverse sigmoid
     ``k / (k + exp(i / k))`` with ``k = 600``, at training steps ``i``; the constants are
     illustrative, picked so that the three curves cross 0.5 at similar steps.
     """
-    steps = np.asarray(steps, dtype=np.float64)
-    k = 600.0
+    ref = load_reference("05_scheduled_sampling")
+    steps = np.asarray(steps)
     return {
-        "linear: max(ε, 1 - c·i)": np.maximum(0.1, 1.0 - steps / 5000),
-        "exponential: k^i": 0.9995 ** steps,
-        "inverse sigmoid: k / (k + exp(i / k))": k / (k + np.exp(steps / k)),
+        "linear: max(ε, 1 - c·i)": np.array([ref.linear_schedule(i, 1.0, 1 / 5000, 0.1) for i in steps]),
+        "exponential: k^i": np.array([ref.exponential_schedule(i, 0.9995) for i in steps]),
+        "inverse sigmoid: k / (k + exp(i / k))": np.array([ref.inverse_sigmoid_schedule(i, 600.0)
+                                                          for i in steps]),
     }
 
 

@@ -115,6 +115,10 @@ class Exercise:
     # Must the function be computed by hand (no PyTorch, autograd, ...)? None: the notebook's
     # default (autograder/integrity.py); a by-hand function that delegates earns nothing.
     by_hand: bool | None = None
+    # A student-side wrapper, imported by the notebook's setup cell, that the grade cell applies
+    # in the kernel before the grader calls the function, e.g. "on_plain_data" for a function
+    # that takes a PyTorch model, which cannot cross to the kernel; only arrays do.
+    adapter: str = ""
 
     @property
     def seed(self) -> int:

@@ -36,13 +36,18 @@ def grade_id(exercise: str) -> str:
     return f"grade_{exercise}"
 
 
-def source(notebook: str, exercise: str, points: float) -> str:
+def argument(exercise: str, adapter: str = "") -> str:
+    """What a grade cell hands to the check: the function, or the function through ``adapter``."""
+    return f"{adapter}({exercise})" if adapter else exercise
+
+
+def source(notebook: str, exercise: str, points: float, adapter: str = "") -> str:
     """The source of the grade cell of ``exercise`` in ``notebook``."""
     return (f"# Hidden checks of {exercise} run here when the notebook is graded "
             f"({points:g} point{'s' * (points != 1)}).\n"
             "### BEGIN HIDDEN TESTS\n"
             f"{IMPORT}\n"
-            f'grade("{notebook}", "{exercise}", {exercise})\n'
+            f'grade("{notebook}", "{exercise}", {argument(exercise, adapter)})\n'
             "### END HIDDEN TESTS")
 
 

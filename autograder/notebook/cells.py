@@ -138,7 +138,7 @@ class CellRunner:
             self.run.captured[spec.grade_id] = described
             self.history.append(index)
             return
-        name = spec.hidden.argument
+        name = spec.hidden.exercise
         if answer.failure == Failure.RAISED and answer.error == "NameError":
             self.run.missing[spec.grade_id] = f"{name} is not defined where its grade cell stands"
         elif answer.failure == Failure.RAISED:

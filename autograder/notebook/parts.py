@@ -46,7 +46,7 @@ class PartGrader:
         return result
 
     def _part(self, spec: SourceCell, run: CellsRun, seen: list[Seen]) -> Part:
-        function = spec.hidden.argument if spec.hidden else spec.grade_id
+        function = spec.hidden.exercise if spec.hidden else spec.grade_id
         kernel = self.runner.kernel
         if spec.grade_id in run.captured and not kernel.alive():
             self.runner.recover()  # a death in an earlier check: the rest still gets graded
@@ -66,7 +66,7 @@ class PartGrader:
                     PartStatus.NOT_RUN if unanswered else PartStatus.GRADED)
 
     def _check(self, spec: SourceCell, described: dict, seen: list[Seen]) -> Part:
-        name = spec.hidden.argument
+        name = spec.hidden.exercise
         fn = (RemoteFunction(self.runner.requests, self.runner.kernel.folder, spec.grade_id, name,
                              self.runner.limits.call_timeout)
               if described.get("callable") else NotAFunction(str(described.get("type"))))

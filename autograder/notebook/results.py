@@ -59,4 +59,4 @@ def zero_parts(source: NotebookSource, reason: str, status: PartStatus = PartSta
 
 
 def _function(cell: SourceCell) -> str:
-    return cell.hidden.argument if cell.hidden else cell.grade_id
+    return cell.hidden.exercise if cell.hidden else cell.grade_id

@@ -3,8 +3,10 @@
 Neither side ever unpickles what the other wrote. A tree node is a JSON scalar, or one of:
 ``{"i": "<digits>"}`` an int, ``{"f": "<repr>"}`` a float (nan and inf included),
 ``{"a": key}`` an array and ``{"g": key}`` a NumPy scalar (both in the .npz under ``key``),
-``{"t": [...]}`` a tuple, ``{"l": [...]}`` a list, ``{"d": [[key, value], ...]}`` a dict, and
-``{"o": "<type name>"}`` anything else, of which only the type's name crosses.
+``{"t": [...]}`` a tuple, ``{"l": [...]}`` a list, ``{"d": [[key, value], ...]}`` a dict,
+``{"r": <tree>}`` a ``numpy.random.Generator`` (its bit generator's state, a plain dict; only
+NumPy's own bit generators), and ``{"o": "<type name>"}`` anything else, of which only the
+type's name crosses.
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ import numpy as np
 
 MAX_DEPTH = 32
 MAX_NODES = 100_000
+# A Generator crosses as the state of one of these bit generators, rebuilt on the other side.
+BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
 
 
 class Opaque:
@@ -48,6 +52,11 @@ def encode(value, arrays: dict, depth: int = 0):
     if isinstance(value, dict):
         return {"d": [[encode(k, arrays, depth + 1), encode(v, arrays, depth + 1)]
                       for k, v in value.items()]}
+    if isinstance(value, np.random.Generator):  # a function may take its randomness as rng
+        state = value.bit_generator.state
+        if state.get("bit_generator") in BIT_GENERATORS:
+            return {"r": encode(state, arrays, depth + 1)}
+        return {"o": "Generator"}
     if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
         try:
             value = value.detach().cpu().numpy()
@@ -91,9 +100,21 @@ def decode(node, arrays, depth: int = 0):
         return tuple(items) if kind == "t" else items
     if kind == "d":
         return {_key(decode(k, arrays, depth + 1)): decode(v, arrays, depth + 1) for k, v in body}
+    if kind == "r":
+        return _generator(decode(body, arrays, depth + 1))
     if kind == "o":
         return Opaque(str(body))
     raise ValueError(f"unknown node kind {kind!r}")
+
+
+def _generator(state) -> np.random.Generator:
+    """A Generator in ``state``, made only from NumPy's own bit generators."""
+    name = state.get("bit_generator") if isinstance(state, dict) else None
+    if name not in BIT_GENERATORS:
+        raise ValueError(f"not a NumPy bit generator: {str(name)[:40]}")
+    bit_generator = getattr(np.random, name)()
+    bit_generator.state = state  # NumPy checks every field
+    return np.random.Generator(bit_generator)
 
 
 def _key(key):
