@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 from rnncourse.visible import bptt as visible_bptt
 from rnncourse.visible import lstm as visible_lstm
+from rnncourse.visible import seq2seq as visible_seq2seq
 from rnncourse.visible import vanilla_rnn as visible_vanilla_rnn
 
-from .checks import bptt, lstm, vanilla_rnn
+from .checks import bptt, lstm, seq2seq, vanilla_rnn
 from .grading import Exercise
 
 
@@ -35,6 +36,7 @@ ASSIGNMENTS = {
         Assignment("01_vanilla_rnn", vanilla_rnn, visible_vanilla_rnn),
         Assignment("02_bptt", bptt, visible_bptt),
         Assignment("03_lstm", lstm, visible_lstm),
+        Assignment("06_seq2seq", seq2seq, visible_seq2seq),
     ]
 }
 

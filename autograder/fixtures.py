@@ -21,6 +21,9 @@ def compute_fixture(assignment_id: str) -> dict[str, np.ndarray]:
     """The expected outputs of ``assignment_id``'s visible checks, from its reference."""
     assignment = get(assignment_id)
     values = assignment.visible.fixture_values(load_reference(assignment_id))
+    # the outputs of the named mistakes, for visible checks that name them (06 has them)
+    if hasattr(assignment.checks, "visible_mistakes"):
+        values.update(assignment.checks.visible_mistakes(load_reference(assignment_id)))
     return {key: np.asarray(value) for key, value in values.items()}
 
 

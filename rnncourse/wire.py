@@ -5,9 +5,15 @@ Neither side ever unpickles what the other wrote. A tree node is a JSON scalar, 
 ``{"a": key}`` an array and ``{"g": key}`` a NumPy scalar (both in the .npz under ``key``),
 ``{"t": [...]}`` a tuple, ``{"l": [...]}`` a list, ``{"d": [[key, value], ...]}`` a dict, and
 ``{"o": "<type name>"}`` anything else, of which only the type's name crosses.
+
+One more kind, ``{"w": [name, tree]}``, carries a course object that has behaviour but is fully
+described by data (notebook 06's toy step function for beam search, ``rnncourse.beam.TableStep``):
+it crosses as its data and is rebuilt by its own class, named in :data:`REBUILT`; no other class
+can be named, so nothing else is ever constructed from what crosses.
 """
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import os
@@ -17,6 +23,13 @@ import numpy as np
 
 MAX_DEPTH = 32
 MAX_NODES = 100_000
+# name -> (module, class) of the objects rebuilt from their data (to_data / from_data)
+REBUILT = {"TableStep": ("rnncourse.beam", "TableStep")}
+
+
+def _rebuilt_class(name: str):
+    module, attr = REBUILT[name]
+    return getattr(importlib.import_module(module), attr)
 
 
 class Opaque:
@@ -48,6 +61,9 @@ def encode(value, arrays: dict, depth: int = 0):
     if isinstance(value, dict):
         return {"d": [[encode(k, arrays, depth + 1), encode(v, arrays, depth + 1)]
                       for k, v in value.items()]}
+    name = type(value).__name__
+    if name in REBUILT and type(value).__module__ == REBUILT[name][0]:
+        return {"w": [name, encode(value.to_data(), arrays, depth + 1)]}
     if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
         try:
             value = value.detach().cpu().numpy()
@@ -93,6 +109,8 @@ def decode(node, arrays, depth: int = 0):
         return {_key(decode(k, arrays, depth + 1)): decode(v, arrays, depth + 1) for k, v in body}
     if kind == "o":
         return Opaque(str(body))
+    if kind == "w" and isinstance(body, list) and len(body) == 2 and body[0] in REBUILT:
+        return _rebuilt_class(body[0]).from_data(decode(body[1], arrays, depth + 1))
     raise ValueError(f"unknown node kind {kind!r}")
 
 
