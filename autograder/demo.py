@@ -79,7 +79,21 @@ SAMPLE_CLASS_03 = {
     "raises": {"*": solved, "lstm_backward": replaced("cache[0][3], cache[0][4]", "cache[0][3], cache[0][10]")},
 }
 
-SAMPLE_CLASSES = {"01_vanilla_rnn": SAMPLE_CLASS_01, "02_bptt": SAMPLE_CLASS_02, "03_lstm": SAMPLE_CLASS_03}
+SAMPLE_CLASS_06 = {
+    "perfect": {"*": solved},
+    "blank": {},
+    "partial": {"attention_forward": solved, "length_normalise": solved},
+    "float32": {"*": in_float32},
+    # finished hypotheses keep no place: the beam always extends beam_size hypotheses, which
+    # changes the answer only where a hypothesis finishes before the end
+    "fixed_beam": {"*": solved, "beam_search": replaced("places = beam_size - len(finished)",
+                                                        "places = beam_size")},
+    # the length of a NumPy array asked for with a call: a TypeError in every case
+    "raises": {"*": solved, "length_normalise": replaced("max(len(tokens), 1)", "max(tokens.size(), 1)")},
+}
+
+SAMPLE_CLASSES = {"01_vanilla_rnn": SAMPLE_CLASS_01, "02_bptt": SAMPLE_CLASS_02, "03_lstm": SAMPLE_CLASS_03,
+                  "06_seq2seq": SAMPLE_CLASS_06}
 
 
 def make_submission(release_nb: dict, source_nb: dict, changes: dict[str, Callable]) -> dict:

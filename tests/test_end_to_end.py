@@ -41,6 +41,16 @@ EXPECTED = {
         "gate_order": {"lstm_step_forward": 0, "lstm_forward": 0},
         "raises": {"lstm_backward": 0},
     },
+    "06_seq2seq": {
+        "perfect": {},
+        "float32": {},
+        "blank": {"*": 0},
+        "partial": {"attention_backward": 0, "beam_search": 0},
+        # the beam never shrinks: wrong only in the cases where a hypothesis finishes early
+        "fixed_beam": {"beam_search": (0, 4)},
+        # a TypeError on every non-empty list; the empty list (no hypothesis) still passes
+        "raises": {"length_normalise": (0, 0.5)},
+    },
 }
 
 
