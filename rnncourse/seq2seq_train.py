@@ -50,11 +50,14 @@ def masked_loss(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) 
 
 
 def train(model: Seq2Seq, pairs: Sequence[tuple[str, str]], steps: int, batch_size: int = 128,
-          lr: float = 3e-3, seed: int = 0, reverse_source: bool = False, n_threads: int = 2,
+          lr: float = 3e-3, seed: int = 0, reverse_source: bool = False, n_threads: int = 1,
           seconds: float | None = None, log: Callable[[str], None] | None = None) -> dict:
     """Train ``model`` with teacher forcing for ``steps`` steps (or until ``seconds`` have passed).
 
-    The learning rate decays linearly to a tenth of ``lr`` over the ``steps``.
+    The learning rate decays linearly to a tenth of ``lr`` over the ``steps``. One thread by
+    default: the model's operations are small, and on a busy 2-core machine a second thread
+    mostly waits for the first (measured here: 0.1 s per step with one thread, several seconds
+    with two while other processes held the cores).
 
     Returns:
         ``{"loss": [...] one per step, "steps": steps done, "seconds": wall time,
@@ -87,8 +90,8 @@ def train(model: Seq2Seq, pairs: Sequence[tuple[str, str]], steps: int, batch_si
 
 @torch.no_grad()
 def greedy_decode(model: Seq2Seq, sources: Sequence[str], reverse_source: bool = False,
-                  batch_size: int = 500) -> tuple[list[str], list[np.ndarray]]:
-    """The most likely character at every step, for each source.
+                  batch_size: int = 500, n_threads: int = 1) -> tuple[list[str], list[np.ndarray]]:
+    """The most likely character at every step, for each source (on ``n_threads`` threads).
 
     Returns:
         the predicted strings, and for each source its attention weights (T_out, S) as a float
@@ -96,34 +99,41 @@ def greedy_decode(model: Seq2Seq, sources: Sequence[str], reverse_source: bool =
     """
     model.eval()
     texts, maps = [], []
-    for start in range(0, len(sources), batch_size):
-        chunk = list(sources[start:start + batch_size])
-        b = tensors(make_batch([(s, "2000-01-01") for s in chunk], reverse_source))
-        memory = model.encode(b["source"], b["source_lengths"])
-        tokens = torch.full((len(chunk),), BOS, dtype=torch.long, device=DEVICE)
-        state, out, weights = memory["state"], [], []
-        for _ in range(TARGET_STEPS):
-            logits, state, w = model.step(tokens, state, memory)
-            tokens = logits.argmax(dim=1)
-            out.append(tokens)
-            weights.append(w)
-        ids = torch.stack(out, 1).cpu().numpy()  # (N, TARGET_STEPS)
-        w = torch.stack(weights, 1).cpu().numpy() if model.uses_attention else None
-        for n, row in enumerate(ids):
-            text = TARGET_VOCAB.decode(row)
-            texts.append(text)
-            length = len(text) + 1
-            maps.append(w[n, :length, :len(chunk[n])] if w is not None else np.zeros((0, 0)))
+    with threads(n_threads):
+        for start in range(0, len(sources), batch_size):
+            _decode_chunk(model, list(sources[start:start + batch_size]), reverse_source, texts, maps)
     return texts, maps
 
 
-def evaluate(model: Seq2Seq, pairs: Sequence[tuple[str, str]], reverse_source: bool = False) -> dict:
+@torch.no_grad()
+def _decode_chunk(model: Seq2Seq, chunk: list[str], reverse_source: bool, texts: list, maps: list) -> None:
+    """Greedy decoding of one batch of sources, appended to ``texts`` and ``maps``."""
+    b = tensors(make_batch([(s, "2000-01-01") for s in chunk], reverse_source))
+    memory = model.encode(b["source"], b["source_lengths"])
+    tokens = torch.full((len(chunk),), BOS, dtype=torch.long, device=DEVICE)
+    state, out, weights = memory["state"], [], []
+    for _ in range(TARGET_STEPS):
+        logits, state, w = model.step(tokens, state, memory)
+        tokens = logits.argmax(dim=1)
+        out.append(tokens)
+        weights.append(w)
+    ids = torch.stack(out, 1).cpu().numpy()  # (N, TARGET_STEPS)
+    w = torch.stack(weights, 1).cpu().numpy() if model.uses_attention else None
+    for n, row in enumerate(ids):
+        text = TARGET_VOCAB.decode(row)
+        texts.append(text)
+        length = min(len(text) + 1, TARGET_STEPS)  # the steps up to and including the end token
+        maps.append(w[n, :length, :len(chunk[n])] if w is not None else np.zeros((0, 0)))
+
+
+def evaluate(model: Seq2Seq, pairs: Sequence[tuple[str, str]], reverse_source: bool = False,
+             n_threads: int = 1) -> dict:
     """Greedy decoding of every pair: exact-match accuracy and the share of valid dates.
 
     Returns:
         ``{"accuracy": ..., "valid": ..., "predictions": [...], "correct": bool array (n,)}``.
     """
-    predictions, _ = greedy_decode(model, [s for s, _ in pairs], reverse_source)
+    predictions, _ = greedy_decode(model, [s for s, _ in pairs], reverse_source, n_threads=n_threads)
     correct = np.array([p == t for p, (_, t) in zip(predictions, pairs)])
     return {"accuracy": float(correct.mean()), "valid": float(np.mean([is_valid_date(p) for p in predictions])),
             "predictions": predictions, "correct": correct}
