@@ -232,12 +232,8 @@ def _search_variant(accumulate=True, finish=True, shrink=True, select_state=True
                 if not alive:
                     break
                 state = new_state[np.array(keep)] if select_state else new_state
-            if not shrink:
-                finished = sorted(finished, key=lambda h: -h[1])[:beam_size]
             every = finished + (alive if keep_unfinished else [])
             ranked = sorted(every, key=lambda h: -h[1]) if rank else every
-            if not shrink:
-                ranked = ranked[:beam_size]
             return [(np.array(tokens, dtype=np.int64), score) for tokens, score in ranked]
         return beam_search
     return make
