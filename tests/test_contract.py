@@ -161,6 +161,8 @@ def _leaves(value):
     elif isinstance(value, (tuple, list)):
         for item in value:
             yield from _leaves(item)
+    elif hasattr(value, "to_data"):  # a course object that crosses to the kernel as its data
+        yield from _leaves(value.to_data())
     elif isinstance(value, np.random.Generator):  # the same draws ahead: the same state
         yield np.asarray(json.dumps(value.bit_generator.state, sort_keys=True, default=str))
     else:

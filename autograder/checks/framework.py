@@ -30,6 +30,9 @@ from autograder.checks.reference import load_reference
 from rnncourse.compare import CheckFailure, as_array, shape_problem, value_problem
 
 LIKELY = ". Likely mistake: "
+# a number in an error message: masked before the message reaches the feedback, since it could
+# carry a hidden input (notebook/remote.py), and so before two messages are compared here
+NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+(?=[eE]))(?:[eE][-+]?\d+)?")
 
 
 @dataclass(frozen=True)
@@ -219,6 +222,19 @@ def _diagnose(exercise: Exercise, reference, case: Case, got: list) -> str | Non
     return None
 
 
+def _diagnose_raise(exercise: Exercise, reference, case: Case, err: Exception) -> str | None:
+    """The hint of the first known mistake that raises the same error on this case, if any."""
+    for mistake in exercise.mistakes:
+        try:
+            with _Quiet():
+                exercise.call(mistake.make(reference), copy.deepcopy(case.args))
+        except Exception as wrong:
+            same_text = NUMBER.sub("…", str(wrong))[:200] == NUMBER.sub("…", str(err))[:200]
+            if type(wrong).__name__ == type(err).__name__ and same_text:
+                return mistake.hint
+    return None
+
+
 def _named_arrays(names: Sequence[str], args: tuple) -> list[tuple[str, object]]:
     """Every argument by name, with a dict of parameters opened up into its entries."""
     named = []
@@ -254,7 +270,9 @@ def run_case(exercise: Exercise, fn: Callable, reference, case: Case) -> str | N
     except CheckFailure as failure:  # a property of the call itself failed (see Exercise.call)
         return f"{failure} [{case.label}]"
     except Exception as err:  # the student's code raised: report it, never its traceback here
-        return f"{exercise.name} raised {type(err).__name__}: {str(err)[:200]} [{case.label}]"
+        hint = _diagnose_raise(exercise, reference, case, err)
+        return (f"{exercise.name} raised {type(err).__name__}: {str(err)[:200]} [{case.label}]"
+                + (f"{LIKELY}{hint}" if hint else ""))
     names = list(inspect.signature(ref_fn).parameters)
     modified = _modified_inputs(names, given, case.args)
     if modified:

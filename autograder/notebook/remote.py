@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from autograder.checks import registry
+from autograder.checks.framework import NUMBER
 from autograder.checks.gradecell import HiddenCall
 from autograder.kinds import Failure
 from autograder.notebook.kernel import Kernel
@@ -35,7 +36,6 @@ from rnncourse.compare import CheckFailure
 
 HARNESS = "__import__('importlib').import_module('rnncourse._grading.harness')"
 MAX_RESULT_BYTES = 64 * 1024 * 1024
-NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+(?=[eE]))(?:[eE][-+]?\d+)?")
 
 
 @dataclass(frozen=True)

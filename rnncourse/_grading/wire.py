@@ -7,9 +7,15 @@ Neither side ever unpickles what the other wrote. A tree node is a JSON scalar, 
 ``{"r": <tree>}`` a ``numpy.random.Generator`` (its bit generator's state, a plain dict; only
 NumPy's own bit generators), and ``{"o": "<type name>"}`` anything else, of which only the
 type's name crosses.
+
+One more kind, ``{"w": [name, tree]}``, carries a course object that has behaviour but is fully
+described by data (notebook 06's toy step function for beam search, ``rnncourse.beam.TableStep``):
+it crosses as its data and is rebuilt by its own class, named in :data:`REBUILT`; no other class
+can be named, so nothing else is ever constructed from what crosses.
 """
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import os
@@ -21,6 +27,13 @@ MAX_DEPTH = 32
 MAX_NODES = 100_000
 # A Generator crosses as the state of one of these bit generators, rebuilt on the other side.
 BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
+# name -> (module, class) of the objects rebuilt from their data (to_data / from_data)
+REBUILT = {"TableStep": ("rnncourse.beam", "TableStep")}
+
+
+def _rebuilt_class(name: str):
+    module, attr = REBUILT[name]
+    return getattr(importlib.import_module(module), attr)
 
 
 class Opaque:
@@ -57,6 +70,9 @@ def encode(value, arrays: dict, depth: int = 0):
         if state.get("bit_generator") in BIT_GENERATORS:
             return {"r": encode(state, arrays, depth + 1)}
         return {"o": "Generator"}
+    name = type(value).__name__
+    if name in REBUILT and type(value).__module__ == REBUILT[name][0]:
+        return {"w": [name, encode(value.to_data(), arrays, depth + 1)]}
     if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
         try:
             value = value.detach().cpu().numpy()
@@ -104,6 +120,8 @@ def decode(node, arrays, depth: int = 0):
         return _generator(decode(body, arrays, depth + 1))
     if kind == "o":
         return Opaque(str(body))
+    if kind == "w" and isinstance(body, list) and len(body) == 2 and body[0] in REBUILT:
+        return _rebuilt_class(body[0]).from_data(decode(body[1], arrays, depth + 1))
     raise ValueError(f"unknown node kind {kind!r}")
 
 
