@@ -151,7 +151,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--regrade", action="store_true", help="grade everything again, ignoring stored results")
     p.add_argument("--csv", default=None, help="where to export grades (default COURSE/grades.csv)")
     p.add_argument("--db", default=None, metavar="URL",
-                   help="the gradebook's database, e.g. postgresql://user@host/course (default: the "
+                   help="the gradebook's database, an SQLAlchemy URL nbgrader accepts (default: the "
                         "course's CourseDirectory.db_url, else COURSE/gradebook.db)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=_grade)

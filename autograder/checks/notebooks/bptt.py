@@ -87,7 +87,6 @@ RNN_STEP_BACKWARD = Exercise(
 )
 
 
-
 # ---------------------------------------------------------------- rnn_backward
 def _sequence_cases(rng):
     ref = load_reference(ASSIGNMENT)
@@ -146,7 +145,6 @@ RNN_BACKWARD = Exercise(
 )
 
 
-
 # ---------------------------------------------------------------- word_embedding_backward
 def _embedding_cases(rng):
     cases = []
@@ -178,7 +176,6 @@ WORD_EMBEDDING_BACKWARD = Exercise(
                 _embedding_overwrites),
     ),
 )
-
 
 
 # ---------------------------------------------------------------- temporal_affine_backward
@@ -224,7 +221,6 @@ TEMPORAL_AFFINE_BACKWARD = Exercise(
     make_cases=_affine_cases,
     mistakes=tuple(AFFINE_MISTAKES.values()),
 )
-
 
 
 # ---------------------------------------------------------------- clip_grad_norm
@@ -330,7 +326,6 @@ CLIP_GRAD_NORM = Exercise(
                 "in grads)", _not_in_place),
     ),
 )
-
 
 
 # ---------------------------------------------------------------- tbptt_step

@@ -129,7 +129,6 @@ GRU_STEP_FORWARD = Exercise(
 )
 
 
-
 # ---------------------------------------------------------------- gru_forward
 SEQUENCE_SIZES = [(1, 1, 2, 3), (1, 4, 3, 2), (2, 1, 3, 4), (3, 5, 2, 4), (2, 7, 4, 3), (2, 3, 1, 1)]
 
@@ -172,7 +171,6 @@ GRU_FORWARD = Exercise(
     make_cases=_forward_cases,
     mistakes=tuple(FORWARD_MISTAKES.values()),
 )
-
 
 
 # ---------------------------------------------------------------- gru_step_backward
@@ -248,7 +246,6 @@ GRU_STEP_BACKWARD = Exercise(
 )
 
 
-
 # ---------------------------------------------------------------- gru_backward
 def _backward_cases(rng):
     ref = load_reference(ASSIGNMENT)
@@ -296,7 +293,6 @@ GRU_BACKWARD = Exercise(
     make_cases=_backward_cases,
     mistakes=tuple(BACKWARD_MISTAKES.values()),
 )
-
 
 
 # ---------------------------------------------------------------- pytorch_gru_step_forward
@@ -352,7 +348,6 @@ PYTORCH_GRU_STEP_FORWARD = Exercise(
 )
 
 
-
 # ---------------------------------------------------------------- stacked_gru_forward
 def _stacked_cases(rng):
     cases = []
@@ -393,7 +388,6 @@ STACKED_GRU_FORWARD = Exercise(
     make_cases=_stacked_cases,
     mistakes=tuple(STACKED_MISTAKES.values()),
 )
-
 
 
 # ---------------------------------------------------------------- bidirectional_gru_forward
@@ -438,7 +432,6 @@ BIDIRECTIONAL_GRU_FORWARD = Exercise(
     make_cases=_bidirectional_cases,
     mistakes=tuple(BIDIRECTIONAL_MISTAKES.values()),
 )
-
 
 
 MISTAKES = {"gru_step_forward": STEP_FORWARD_MISTAKES, "gru_forward": FORWARD_MISTAKES,

@@ -121,7 +121,6 @@ LSTM_STEP_FORWARD = Exercise(
 )
 
 
-
 # ---------------------------------------------------------------- lstm_forward
 def _forward_cases(rng):
     cases = []
@@ -171,7 +170,6 @@ LSTM_FORWARD = Exercise(
         *[through(m, "lstm_forward", "lstm_step_forward") for m in STEP_FORWARD_MISTAKES[:4]],
     ),
 )
-
 
 
 # ---------------------------------------------------------------- lstm_step_backward
@@ -269,7 +267,6 @@ LSTM_STEP_BACKWARD = Exercise(
     make_cases=_step_backward_cases,
     mistakes=tuple(STEP_BACKWARD_MISTAKES.values()),
 )
-
 
 
 # ---------------------------------------------------------------- lstm_backward

@@ -99,9 +99,6 @@ INVERSE_SIGMOID_SCHEDULE = Exercise(
 )
 
 
-
-
-
 # ---------------------------------------------------------------- mix_inputs
 def _mix_cases(rng):
     cases = []
@@ -182,7 +179,6 @@ MIX_INPUTS = Exercise(
         Mistake(props.SEQUENCE_COIN, _mix_variant(coin="row")),
     ),
 )
-
 
 
 # ---------------------------------------------------------------- the two losses

@@ -123,7 +123,6 @@ ATTENTION_FORWARD = Exercise(
 )
 
 
-
 # ---------------------------------------------------------------- attention_backward
 def _attention_backward_cases(rng):
     ref = load_reference(ASSIGNMENT)
@@ -176,7 +175,6 @@ ATTENTION_BACKWARD = Exercise(
     mistakes=tuple(ATTENTION_BACKWARD_MISTAKES.values()),
     by_hand=True,
 )
-
 
 
 # ---------------------------------------------------------------- beam_search
@@ -254,7 +252,6 @@ BEAM_SEARCH = Exercise(
 )
 
 
-
 # ---------------------------------------------------------------- length_normalise
 def _hypotheses(rng, K):
     lengths = rng.integers(1, 9, size=K)
@@ -301,7 +298,6 @@ LENGTH_NORMALISE = Exercise(
     mistakes=tuple(LENGTH_NORMALISE_MISTAKES.values()),
     by_hand=True,
 )
-
 
 
 MISTAKES = {"attention_forward": ATTENTION_FORWARD_MISTAKES,

@@ -52,7 +52,6 @@ RNN_STEP_FORWARD = Exercise(
 )
 
 
-
 # ---------------------------------------------------------------- rnn_forward
 def _sequence_cases(rng):
     sizes = [(1, 1, 2, 3), (1, 4, 3, 2), (2, 1, 3, 4), (3, 5, 2, 4), (2, 7, 4, 3)]  # (N, T, D, H)
@@ -89,7 +88,6 @@ RNN_FORWARD = Exercise(
 )
 
 
-
 # ---------------------------------------------------------------- word_embedding_forward
 def _embedding_cases(rng):
     sizes = [(1, 1, 5, 3), (2, 4, 6, 2), (3, 2, 10, 4), (4, 6, 3, 5)]  # (N, T, V, D)
@@ -115,7 +113,6 @@ WORD_EMBEDDING_FORWARD = Exercise(
 )
 
 
-
 # ---------------------------------------------------------------- temporal_affine_forward
 def _affine_cases(rng):
     sizes = [(1, 1, 2, 3), (2, 3, 4, 5), (3, 5, 3, 7), (4, 2, 6, 2)]  # (N, T, H, V)
@@ -137,7 +134,6 @@ TEMPORAL_AFFINE_FORWARD = Exercise(
                 lambda ref: lambda x, w, b: ref.temporal_affine_forward(x, w, 0 * b)),
     ),
 )
-
 
 
 # ---------------------------------------------------------------- temporal_softmax_loss
@@ -203,7 +199,6 @@ TEMPORAL_SOFTMAX_LOSS = Exercise(
                 _loss_unstable),
     ),
 )
-
 
 
 # ---------------------------------------------------------------- sample
