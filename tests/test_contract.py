@@ -8,6 +8,8 @@ nbgrader) is in ``test_end_to_end.py``, parametrized the same way.
 import ast
 import json
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -49,6 +51,16 @@ def test_every_solution_notebook_is_declared_and_every_declaration_has_a_noteboo
                                   "autograder/checks/notebooks/, and a declaration a notebook")
     for notebook_id in NOTEBOOKS:
         assert REPO.solution_notebook(notebook_id).is_file()
+
+
+@pytest.mark.parametrize("notebook_id", NOTEBOOKS)
+def test_a_grade_cell_loads_its_own_declaration_only(notebook_id):
+    # plain nbgrader runs the hidden call in the student's kernel: loading every declaration
+    # there (PyTorch with 05's) once doubled its time per notebook
+    probe = (f"import sys; from autograder.checks import registry; registry.get({notebook_id!r}); "
+             "print(sorted(m.rsplit('.', 1)[1] for m in sys.modules if m.startswith('autograder.checks.notebooks.')))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO.root)
+    assert done.stdout.split() == [repr([notebook_id.partition("_")[2]])]
 
 
 def test_an_unknown_notebook_is_a_clear_error():
