@@ -51,6 +51,7 @@ def _assignment(text: str) -> str:
 
 def _release(args) -> None:
     from autograder.authoring.generated import refresh
+    from autograder.authoring.kit import release_notes
     from autograder.authoring.release import release
 
     for assignment in args.assignments:
@@ -60,6 +61,8 @@ def _release(args) -> None:
         log.info(f"{validation.assignment}: valid ({validation.seconds:.0f} s): solution earns "
                  "full marks, release earns zero, no solution text")
     log.info(f"wrote assignments/ for {', '.join(args.assignments)}")
+    for note in release_notes(args.assignments):
+        (log.warning if note.startswith("warning") else log.info)(note)
 
 
 def _fixtures(args) -> None:

@@ -106,6 +106,21 @@ def first_day(notebook_id: str, plan: schedules.Schedule, repo: CourseLayout = R
     return max(days)
 
 
+def release_notes(notebooks: Iterable[str], repo: CourseLayout = REPO) -> list[str]:
+    """What ``make release`` says about handing out: each notebook's first day, and any
+    notebook the schedule opens before what it carries is past due. A broken schedule is
+    reported, not raised: releasing the instructor's copy does not depend on it."""
+    try:
+        plan = schedules.load(repo.root / "schedule.toml")
+    except schedules.ScheduleError as err:
+        return [f"warning: {err}\n(student-kit refuses to run until it is fixed)"]
+    notes = [f"warning: {line}" for line in plan.early({nb: carries(nb, repo) for nb in plan.windows})]
+    days = ", ".join(f"{nb} from {first_day(nb, plan, repo)}" for nb in notebooks)
+    return notes + [f"assignments/ is the instructor's copy; by {plan.path.name}, students may have "
+                    f"{days} (hand out with `python -m autograder student-kit`, or release to "
+                    "nbgrader's exchange on those days only)"]
+
+
 # ------------------------------------------------------------------ building the kit
 def build(out: Path, notebooks: list[str] | None = None, today: dt.date | None = None,
           force: bool = False, archive: bool = False, plan: schedules.Schedule | None = None,
