@@ -16,7 +16,7 @@ from autograder.__main__ import main
 from autograder.authoring import kit, provided, release
 from autograder.authoring import schedule as schedules
 from autograder.checks import registry
-from autograder.layout import REPO
+from autograder.layout import REPO, CourseLayout
 
 ROOT = REPO.root
 DAY = dt.timedelta(days=1)
@@ -84,6 +84,16 @@ def test_iso_strings_are_dates_too_and_a_missing_file_is_named(tmp_path):
 def test_a_schedule_that_opens_a_notebook_before_what_it_carries_is_due_is_flagged(plan):
     early = plan.early(CARRIES)
     assert any(line.startswith("02_bptt opens on") and "01_vanilla_rnn" in line for line in early)
+
+
+def test_release_says_when_each_notebook_may_go_out_and_warns_of_a_broken_schedule(tmp_path):
+    plan = schedules.load()
+    notes = kit.release_notes(EVERY)
+    assert not any(note.startswith("warning") for note in notes)
+    assert all(f"{nb} from {kit.first_day(nb, plan)}" in notes[-1] for nb in EVERY)
+    (tmp_path / "schedule.toml").write_text("[01_vanilla_rnn]\nopens = 2030-03-04\n")
+    broken = kit.release_notes(EVERY, CourseLayout(tmp_path))
+    assert len(broken) == 1 and broken[0].startswith("warning") and "01_vanilla_rnn: no due date" in broken[0]
 
 
 # ------------------------------------------------------------------ the gate

@@ -200,7 +200,7 @@ def copy_package(source: Path, target: Path) -> None:
 
 
 def _unwanted(folder: str, names: list[str]) -> set[str]:
-    return {n for n in names if n in NEVER or n.endswith((".egg-info", ".pyc"))}
+    return {n for n in names if n in NEVER or n.startswith(".") or n.endswith((".egg-info", ".pyc"))}
 
 
 def readme(notebooks: list[str], plan: schedules.Schedule) -> str:
