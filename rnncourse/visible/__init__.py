@@ -79,7 +79,7 @@ def _equal(value, stored: np.ndarray) -> bool:
 
 
 def verify_outputs(assignment: str, function: str, case: str, about: str, outputs, result,
-                   where: dict[str, str], blocks: tuple[str, ...] = ()) -> None:
+                   where: dict[str, str], blocks: tuple[str, ...] = (), named: bool = True) -> None:
     """Compare every output of one call with the fixture; fail once, naming them all.
 
     Args:
@@ -88,6 +88,7 @@ def verify_outputs(assignment: str, function: str, case: str, about: str, output
         where: output name -> where to look when it is wrong (a pointer, not the code).
         blocks: the names of the gate blocks stacked along a dimension named like "4H", so
             that a wrong (4H)-wide output says which blocks are wrong.
+        named: look for a named mistake stored for ``case``.
     """
     indexed = [index for _, index, _ in outputs if index is not None]
     if indexed:
@@ -112,7 +113,7 @@ def verify_outputs(assignment: str, function: str, case: str, about: str, output
     lines += [f"  - {problem}. Look at: {where[name]}" for name, problem in wrong.items()]
     if right:
         lines.append(f"  right: {', '.join(right)}")
-    likely = likely_mistake(assignment, function, case, got)
+    likely = likely_mistake(assignment, function, case, got) if named else None
     if likely:
         lines.append(f"  Likely mistake: {likely}")
     raise CheckFailure("\n".join(lines))

@@ -19,7 +19,6 @@ from rnncourse.compare import CheckFailure, expect
 from rnncourse.visible import (
     cache_problem,
     flatten_cache,
-    load_fixture,
     passed,
     stored_cache,
     unpacking_failure,

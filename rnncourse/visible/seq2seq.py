@@ -94,7 +94,7 @@ def visible_inputs() -> dict[str, dict]:
     searches = {"greedy": (TableStep(6, eos=0, seed=1), 6, 1, 5),  # (model, bos, beam, max_len)
                 "beam": (TableStep(6, eos=2, seed=2, eos_slope=0.8), 7, 3, 5),
                 "every": (TableStep(3, eos=1, seed=3), 0, 15, 3),  # 15 = all sequences
-                "one_step": (TableStep(5, eos=4, seed=4), 0, 3, 1),
+                "one_step": (TableStep(5, eos=4, seed=4), 1, 3, 1),
                 "never_ends": (TableStep(4, eos=3, seed=5, eos_slope=-30.0), 4, 2, 4)}
     search = {case: (model, model.initial_state(), bos, model.eos, beam, max_len)
               for case, (model, bos, beam, max_len) in searches.items()}
