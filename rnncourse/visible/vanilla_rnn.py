@@ -242,7 +242,7 @@ def check_sample(sample) -> None:
                            "softmax(scores / temperature) instead of taking the argmax")
     problem = sampling_problem("sample", draws, probs0, _expected("sample/probs1"))
     if problem:
-        raise CheckFailure(problem + ". Look at the sampling equation of section 4: where the "
+        raise CheckFailure(problem + ". Look at the sampling equation of section 6: where the "
                            "temperature enters, which distribution is drawn from, and what the RNN "
                            "reads at the next step")
     # the smallest case the hidden check draws: one row, a prefix of one token, n = 1, temperature 1
