@@ -73,3 +73,34 @@ def test_the_measure_sees_a_missing_edge_case():
     assert "mask: all False" not in edge_features(names, some)
     assert edge_features(["params", "n"], ({"W": np.full((2, 2), 300.0)}, 1)) == \
         {"params['W']: very large", "n = 1"}
+
+
+def test_a_loss_that_is_nan_when_everything_is_masked_fails_its_visible_check():
+    # the gap the issue found: the docstring asks for 0.0 there, the hidden check tests it
+    from rnncourse.compare import CheckFailure
+    from rnncourse.visible import vanilla_rnn
+
+    reference = load_reference("01_vanilla_rnn").temporal_softmax_loss
+
+    def nan_when_empty(x, y, mask):
+        loss, dx = reference(x, y, mask)
+        if not np.any(mask):
+            with np.errstate(invalid="ignore"):
+                return np.float64(0.0) / 0.0, dx * np.nan
+        return loss, dx
+
+    with pytest.raises(CheckFailure, match=r"everything masked.*\n.*loss contains 1 NaN"):
+        vanilla_rnn.check_temporal_softmax_loss(nan_when_empty)
+
+
+def test_a_visible_check_names_the_hidden_checks_mistake_and_the_wrong_gate_block():
+    from rnncourse.compare import CheckFailure
+    from rnncourse.visible import lstm
+
+    exercise = registry.get("03_lstm").exercise("lstm_step_backward")
+    mistake = next(m for m in exercise.mistakes if m.hint.startswith("do = dh * tanh(c)"))
+    with pytest.raises(CheckFailure) as failure:
+        lstm.check_lstm_step_backward(mistake.make(load_reference("03_lstm")))
+    message = str(failure.value)
+    assert f"Likely mistake: {mistake.hint}" in message
+    assert "(wrong in the block o; the others are right)" in message and "right: dc_prev" in message
