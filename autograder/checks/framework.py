@@ -101,6 +101,61 @@ def state_before_step(name: str) -> Callable:
     return make
 
 
+LARGE = 100.0  # an input this large saturates a sigmoid or overflows an unguarded exp
+
+
+def edge_features(names: Sequence[str], args: tuple) -> set[str]:
+    """The edge cases one call's inputs hold, named by argument: sizes and values, never values'
+    digits, e.g. ``{"x: axis 0 of size 1", "mask: all False", "n = 1", "Wx: very large"}``.
+
+    A hidden check's edge cases must also be in the visible check (DESIGN.md); a test compares
+    these features of the calls each makes. Arrays give an axis of size 1, emptiness, all zeros,
+    very large values, a bool array (a mask) all False or with a row all False, and integer ids
+    all equal; lists give lengths 0 and 1; numbers give 0 and 1.
+    """
+    features: set[str] = set()
+    for name, value in zip(names, args):
+        _edges(name, value, features)
+    return features
+
+
+def _edges(path: str, value, features: set[str]) -> None:
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
+        value = value.detach().cpu().numpy()
+    if hasattr(value, "to_data"):  # a course object that crosses to the kernel as its data
+        value = value.to_data()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _edges(f"{path}[{key!r}]", item, features)
+    elif isinstance(value, (list, tuple)):
+        if len(value) < 2:
+            features.add(f"{path}: length {len(value)}")
+        for k, item in enumerate(value[:1]):  # one element stands for a list of alike elements
+            _edges(f"{path}[{k}]", item, features)
+        for k, item in enumerate(value[1:], start=1):
+            if not isinstance(value, list):  # a tuple's elements differ in kind: each its own
+                _edges(f"{path}[{k}]", item, features)
+    elif isinstance(value, (bool, np.bool_, int, np.integer, float, np.floating)):
+        if value in (0, 1):
+            features.add(f"{path} = {int(value)}")
+    elif isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        features.update(f"{path}: axis {k} of size 1" for k, size in enumerate(value.shape) if size == 1)
+        if value.size == 0:
+            features.add(f"{path}: empty")
+        elif value.dtype.kind == "b":
+            if not value.any():
+                features.add(f"{path}: all False")
+            elif value.ndim >= 2 and not value.reshape(len(value), -1).any(axis=1).all():
+                features.add(f"{path}: a row all False")
+        elif value.dtype.kind in "iu":
+            if value.size > 1 and (value == value.flat[0]).all():
+                features.add(f"{path}: all equal")
+        elif not value.any():
+            features.add(f"{path}: all zeros")
+        elif np.max(np.abs(value)) >= LARGE:
+            features.add(f"{path}: very large")
+
+
 @dataclass(frozen=True)
 class Exercise:
     """Everything the grader needs to know about one graded function."""

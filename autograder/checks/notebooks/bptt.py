@@ -16,6 +16,7 @@ from autograder.checks.declaration import Notebook, Sample
 from autograder.checks.framework import Case, Exercise, Mistake, Output, rebind, through
 from autograder.checks.reference import load_reference
 from autograder.checks.samples import in_float32, replaced, solved
+from autograder.checks.visible_mistakes import mistake_outputs
 from rnncourse.compare import CheckFailure
 from rnncourse.visible import bptt as visible
 
@@ -466,6 +467,8 @@ NOTEBOOK = Notebook(
     exercises=(RNN_STEP_BACKWARD, RNN_BACKWARD, WORD_EMBEDDING_BACKWARD, TEMPORAL_AFFINE_BACKWARD,
                CLIP_GRAD_NORM, TBPTT_STEP),
     visible=visible,
+    # the named mistakes' outputs on the visible cases, so the visible checks name them too
+    visible_mistakes=lambda reference: mistake_outputs(NOTEBOOK, reference),
     by_hand=True,
     provided_from=("01_vanilla_rnn",),
     samples=(

@@ -27,6 +27,7 @@ from autograder.checks.framework import (
 )
 from autograder.checks.reference import load_reference
 from autograder.checks.samples import in_float32, replaced, solved
+from autograder.checks.visible_mistakes import mistake_outputs
 from rnncourse.visible import lstm as visible
 
 ASSIGNMENT = "03_lstm"
@@ -341,6 +342,8 @@ NOTEBOOK = Notebook(
     id=ASSIGNMENT,
     exercises=(LSTM_STEP_FORWARD, LSTM_FORWARD, LSTM_STEP_BACKWARD, LSTM_BACKWARD),
     visible=visible,
+    # the named mistakes' outputs on the visible cases, so the visible checks name them too
+    visible_mistakes=lambda reference: mistake_outputs(NOTEBOOK, reference),
     by_hand=True,
     provided_from=("01_vanilla_rnn", "02_bptt"),
     samples=(

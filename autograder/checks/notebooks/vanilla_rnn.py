@@ -12,6 +12,7 @@ from autograder.checks.declaration import Notebook, Sample
 from autograder.checks.framework import LIKELY, Case, Exercise, Mistake, Output, state_before_step, through
 from autograder.checks.reference import load_reference
 from autograder.checks.samples import in_float32, replaced, solved
+from autograder.checks.visible_mistakes import mistake_outputs
 from rnncourse.compare import CheckFailure, as_array, sampling_problem
 from rnncourse.visible import vanilla_rnn as visible
 
@@ -300,6 +301,8 @@ NOTEBOOK = Notebook(
     exercises=(RNN_STEP_FORWARD, RNN_FORWARD, WORD_EMBEDDING_FORWARD, TEMPORAL_AFFINE_FORWARD,
                TEMPORAL_SOFTMAX_LOSS, SAMPLE),
     visible=visible,
+    # the named mistakes' outputs on the visible cases, so the visible checks name them too
+    visible_mistakes=lambda reference: mistake_outputs(NOTEBOOK, reference),
     by_hand=True,
     samples=(
         Sample("perfect", {"*": solved}),
