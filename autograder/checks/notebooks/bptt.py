@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.checks.declaration import Notebook, Sample
+from autograder.checks.declaration import MODEL, Answer, Notebook, Sample, Written
 from autograder.checks.framework import Case, Exercise, Mistake, Output, rebind, through
 from autograder.checks.reference import load_reference
 from autograder.checks.samples import in_float32, replaced, solved
@@ -471,12 +471,14 @@ NOTEBOOK = Notebook(
     visible_mistakes=lambda reference: mistake_outputs(NOTEBOOK, reference),
     by_hand=True,
     provided_from=("01_vanilla_rnn",),
+    written=(Written("rnn_jacobian", 2),),
     samples=(
-        Sample("perfect", {"*": solved}),
+        Sample("perfect", {"*": solved}, answers={"rnn_jacobian": Answer(MODEL, 2)}),
         Sample("blank", {}, {"*": 0}),
         Sample("partial", {"rnn_step_backward": solved, "word_embedding_backward": solved,
                            "clip_grad_norm": solved},
-               {"rnn_backward": 0, "temporal_affine_backward": 0, "tbptt_step": 0}),
+               {"rnn_backward": 0, "temporal_affine_backward": 0, "tbptt_step": 0},
+               answers={"rnn_jacobian": Answer('The gradient is multiplied by $W_h$ at every step back, so it shrinks when $W_h$ is small and grows when it is large.', 0.5)}),
         Sample("float32", {"*": in_float32}),
         Sample("transposed", {"*": solved, "rnn_step_backward": replaced("da @ Wh.T", "da @ Wh")},
                {"rnn_step_backward": (0, 2), "rnn_backward": 0, "tbptt_step": (0, 3)},

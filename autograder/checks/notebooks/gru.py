@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.checks.declaration import Notebook, Sample
+from autograder.checks.declaration import MODEL, Answer, Notebook, Sample, Written
 from autograder.checks.framework import (
     Case,
     Exercise,
@@ -466,12 +466,14 @@ NOTEBOOK = Notebook(
     by_hand=True,  # the graded functions are NumPy; the PyTorch parts are ungraded experiments
     provided_from=("01_vanilla_rnn", "02_bptt", "03_lstm"),
     visible_mistakes=visible_mistake_values,
+    written=(Written("gru_update_path", 2),),
     samples=(
-        Sample("perfect", {"*": solved}),
+        Sample("perfect", {"*": solved}, answers={"gru_update_path": Answer(MODEL, 2)}),
         Sample("blank", {}, {"*": 0}),
         Sample("partial", {"gru_step_forward": solved, "gru_forward": solved, "pytorch_gru_step_forward": solved},
                {"gru_step_backward": 0, "gru_backward": 0, "stacked_gru_forward": 0,
-                "bidirectional_gru_forward": 0}),
+                "bidirectional_gru_forward": 0},
+               answers={"gru_update_path": Answer('$\\operatorname{diag}(z)$, because $h_t$ contains $z \\odot h_{t-1}$: like the forget gate of the LSTM.', 1)}),
         Sample("float32", {"*": in_float32}),
         Sample("reset_after", {"*": solved, "gru_step_forward": replaced(
             "(r * prev_h) @ Wh[:, 2 * H:]", "r * (prev_h @ Wh[:, 2 * H:])")},

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.checks.declaration import Notebook, Sample
+from autograder.checks.declaration import MODEL, Answer, Notebook, Sample, Written
 from autograder.checks.framework import (
     Case,
     Exercise,
@@ -346,11 +346,13 @@ NOTEBOOK = Notebook(
     visible_mistakes=lambda reference: mistake_outputs(NOTEBOOK, reference),
     by_hand=True,
     provided_from=("01_vanilla_rnn", "02_bptt"),
+    written=(Written("lstm_cell_path", 2),),
     samples=(
-        Sample("perfect", {"*": solved}),
+        Sample("perfect", {"*": solved}, answers={"lstm_cell_path": Answer(MODEL, 2)}),
         Sample("blank", {}, {"*": 0}),
         Sample("partial", {"lstm_step_forward": solved, "lstm_forward": solved},
-               {"lstm_step_backward": 0, "lstm_backward": 0}),
+               {"lstm_step_backward": 0, "lstm_backward": 0},
+               answers={"lstm_cell_path": Answer('The cell state: the forget gate lets the gradient pass from $c_t$ to $c_{t-1}$.', 0.5)}),
         Sample("float32", {"*": in_float32}),
         Sample("gate_order", {"*": solved, "lstm_step_forward": replaced(
             "    o = gates[:, 2 * H:]  # output gate: how much of the memory to show\n"
