@@ -73,6 +73,7 @@ def _forward_without_carry(ref):
 
 RNN_FORWARD = Exercise(
     ASSIGNMENT, "rnn_forward", points=3,
+    calls=("rnn_step_forward",),
     outputs=(Output("h", 0, "NTH"),),
     returns="(h, cache)",
     make_cases=_sequence_cases,
@@ -288,6 +289,7 @@ SAMPLE_MISTAKES = (
 
 SAMPLE = Exercise(
     ASSIGNMENT, "sample", points=3,
+    calls=("rnn_step_forward",),
     outputs=(Output("ids", None, "NT"),),
     make_cases=_sample_cases,
     call=_sample_checked,
@@ -309,7 +311,10 @@ NOTEBOOK = Notebook(
                {"rnn_forward": 0, "temporal_softmax_loss": 0, "sample": 0}),
         Sample("float32", {"*": in_float32}),
         Sample("transposed", {"*": solved, "rnn_step_forward": replaced("h_prev @ Wh", "h_prev @ Wh.T")},
-               {"rnn_step_forward": (0, 2), "rnn_forward": (-1, 3), "sample": (-1, 3)}),
+               {"rnn_step_forward": (0, 2), "sample": (-1, 3)},
+               why="h_prev @ Wh.T: right only where Wh is symmetric; rnn_forward is graded over "
+                   "the student's own step, so it keeps its points; sample too at temperature 0, "
+                   "but its distribution checks use the reference's step"),
         Sample("raises", {"*": solved, "temporal_softmax_loss": replaced("y[..., None]", "y")},
                {"temporal_softmax_loss": 0}),
         Sample("unstable", {"*": solved,
