@@ -129,3 +129,42 @@ def test_scheduled_sampling_over_an_inverted_mix_inputs_keeps_the_cases_without_
     cases = exercise.make_cases(np.random.default_rng(exercise.seed))
     exact = sum(case.args[4] in (0.0, 1.0) and case.args[6] for case in cases)
     assert over_own.passed >= exact
+
+
+# ------------------------------------------------------------------ through the sandbox
+def _graded_in_the_sandbox(tmp_path, changes):
+    import json
+
+    from autograder.checks.samples import make_submission
+    from autograder.layout import REPO
+    from autograder.notebook.grader import NotebookGrader
+    from autograder.notebook.restore import NotebookSource
+    from autograder.notebook.sandbox import Limits, Sandbox, isolation
+
+    notebook_id = vanilla_rnn.NOTEBOOK.id
+    source_path = REPO.solution_notebook(notebook_id)
+    release_path = REPO.root / "assignments" / notebook_id / f"{notebook_id}.ipynb"
+    submission = make_submission(json.loads(release_path.read_text()),
+                                 json.loads(source_path.read_text()), changes)
+    (tmp_path / "submitted").mkdir()
+    (tmp_path / "submitted" / f"{notebook_id}.ipynb").write_text(json.dumps(submission))
+    (tmp_path / "scratch").mkdir()
+    tmp_path.chmod(0o755)
+    sandbox = Sandbox(isolation(), Limits(cell_timeout=60, notebook_timeout=300), worker=5)
+    grader = NotebookGrader(sandbox, NotebookSource.load(source_path, release_path), notebook_id,
+                            "student", tmp_path / "submitted", tmp_path / "scratch")
+    result, _ = grader.grade()
+    return {part.grade_id: part for part in result.parts}
+
+
+@pytest.mark.slow
+def test_in_the_sandbox_a_wrong_step_costs_its_own_part_only(sandbox_here, tmp_path):
+    # 01's sample student "transposed": h_prev @ Wh.T in rnn_step_forward; rnn_forward calls it.
+    # The helper is captured in the kernel and called there on plain data, like the function.
+    transposed = next(s for s in vanilla_rnn.NOTEBOOK.samples if s.student == "transposed")
+    parts = _graded_in_the_sandbox(tmp_path, transposed.changes)
+    assert parts["grade_rnn_step_forward"].score < 2
+    forward = parts["grade_rnn_forward"]
+    assert forward.score == 3, forward.feedback
+    assert "graded over your own rnn_step_forward, which has its own mistakes" in forward.feedback
+    assert "may also have lost points because of your rnn_step_forward" in parts["grade_sample"].feedback
