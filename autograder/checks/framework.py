@@ -170,10 +170,11 @@ class OwnHelpers:
         """Do the wrong outputs ``got`` agree with the reference run over the student's own
         helpers? Notes the helpers to blame either way."""
         composed = self.composed(exercise, reference, case, list(self.functions))
-        if len(self.functions) > 1:
-            self.blame(exercise, reference, case, expected)
-        elif not _agree(exercise, composed, expected, case):  # one helper: it is the one
-            self.wrong.update(self.functions)
+        if not _agree(exercise, composed, expected, case):  # some helper is wrong: which?
+            if len(self.functions) > 1:
+                self.blame(exercise, reference, case, expected)
+            else:
+                self.wrong.update(self.functions)
         if not _agree(exercise, got, composed, case):
             return False
         self.passed_over += 1
