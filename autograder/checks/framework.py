@@ -126,6 +126,10 @@ class Exercise:
     # to the check after the function, and a case also passes when the function agrees with
     # the reference run over them (see OwnHelpers), so a helper's mistake costs its own part.
     calls: tuple[str, ...] = ()
+    # For an exercise whose ``call`` checks properties computed with a helper (01's sample: the
+    # distribution of its draws, from the step): the same call, the properties computed with
+    # the student's own helpers instead, ``(fn, args, helpers by name) -> outputs``.
+    call_over_own: Callable | None = None
 
     @property
     def seed(self) -> int:
@@ -181,6 +185,25 @@ class OwnHelpers:
         if not self.wrong & set(self.functions):  # wrong only together: name them all
             self.wrong.update(self.functions)
         return True
+
+    def explains_failure(self, exercise: Exercise, fn: Callable, reference, case: Case,
+                         expected: list) -> bool:
+        """Does ``fn``, failing a property of the case, pass it measured with the student's own
+        helpers, as the reference run over them does? (Only with ``exercise.call_over_own``.)"""
+        self.blame(exercise, reference, case, expected)
+        if exercise.call_over_own is None or not self.wrong:
+            return False
+        ref_fn = rebind(getattr(reference, exercise.name), **self.functions)
+        try:
+            with _Quiet():
+                want = _pick(exercise, exercise.call_over_own(ref_fn, copy.deepcopy(case.args), self.functions))
+                got = _pick(exercise, exercise.call_over_own(fn, copy.deepcopy(case.args), self.functions))
+        except Exception:
+            return False
+        if _agree(exercise, got, want, case):
+            self.passed_over += 1
+            return True
+        return False
 
     def feedback(self, failed: bool) -> list[str]:
         """What the helpers did to this part's score, for ``Report.feedback``."""
@@ -358,8 +381,8 @@ def run_case(exercise: Exercise, fn: Callable, reference, case: Case,
     except NotImplementedError:
         return f"{exercise.name} is not implemented yet"
     except CheckFailure as failure:  # a property of the call itself failed (see Exercise.call)
-        if own is not None:
-            own.blame(exercise, reference, case, expected)
+        if own is not None and own.explains_failure(exercise, fn, reference, case, expected):
+            return None
         return f"{failure} [{case.label}]"
     except Exception as err:  # the student's code raised: report it, never its traceback here
         if own is not None:
