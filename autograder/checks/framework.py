@@ -8,6 +8,11 @@ tolerance of the returned dtype, notices inputs modified in place, and names the
 when the wrong output matches a known broken variant. It prints feedback and returns the score:
 whole passes scaled to the exercise's points, so the reference earns exactly full marks.
 
+A function that calls other graded functions of the student's (a sequence function and its
+step) is handed those too (:class:`OwnHelpers`): a case it fails against the reference still
+passes if it agrees with the reference run over the student's own helpers, so one mistake is
+charged to one part, and the feedback says when a part kept or lost points because of another.
+
 The feedback names outputs, sizes and likely mistakes; it never prints the hidden inputs, the
 reference outputs, or a traceback through this code.
 """
