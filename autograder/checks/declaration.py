@@ -112,6 +112,9 @@ class Notebook:
         names = [e.name for e in self.exercises]
         if len(set(names)) != len(names):
             raise ValueError(f"{self.id}: an exercise is declared twice in {names}")
+        unknown_calls = {f"{e.name} -> {c}" for e in self.exercises for c in e.calls if c not in names}
+        if unknown_calls:
+            raise ValueError(f"{self.id}: exercises call functions it does not grade: {sorted(unknown_calls)}")
         strangers = [e.name for e in self.exercises if e.assignment != self.id]
         if strangers:
             raise ValueError(f"{self.id}: exercises {strangers} belong to another notebook")
