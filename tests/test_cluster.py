@@ -235,9 +235,9 @@ def test_a_worker_killed_mid_notebook_loses_nothing(tmp_path, postgres, dask_clu
         deadline = time.monotonic() + 180
         while killed is None and run.is_alive() and time.monotonic() < deadline:
             busy = {address for address, keys in client.processing().items() if keys}
-            for address, worker in client.scheduler_info()["workers"].items():
-                if address in busy and _children(worker["pid"]):  # a kernel is running there
-                    os.kill(worker["pid"], signal.SIGKILL)  # its nanny starts a new worker
+            for address, pid in client.run(os.getpid).items():
+                if address in busy and _children(pid):  # a kernel is running there
+                    os.kill(pid, signal.SIGKILL)  # its nanny starts a new worker
                     killed = address
                     break
             time.sleep(0.1)
