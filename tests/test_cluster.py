@@ -319,3 +319,14 @@ def test_a_submission_travels_as_plain_data(tmp_path):
     assert not (tmp_path / "outside").exists()
     assert json.loads((unpacked / NAME).read_text()) == json.loads(
         (course.layout.submitted("perfect", A) / NAME).read_text())
+
+
+def test_the_command_names_a_scheduler_it_cannot_reach(tmp_path):
+    (tmp_path / "submitted" / "someone" / A).mkdir(parents=True)
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(tmp_path), A, "--scheduler",
+                           address], cwd=REPO.root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert f"error: cannot reach the Dask scheduler at {address} within 10 s" in done.stderr
+    assert time.monotonic() - started < 60
