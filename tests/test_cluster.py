@@ -330,3 +330,17 @@ def test_the_command_names_a_scheduler_it_cannot_reach(tmp_path):
     assert done.returncode == 1
     assert f"error: cannot reach the Dask scheduler at {address} within 10 s" in done.stderr
     assert time.monotonic() - started < 60
+
+
+def test_workers_with_another_grader_are_refused_by_name(tmp_path, dask_cluster, monkeypatch):
+    course = _course(tmp_path / "course")
+    monkeypatch.setattr("autograder.batch.cluster.grader_digest", lambda: "another grader")
+    with pytest.raises(ClusterError, match="these Dask workers run another version of the grader") as err:
+        grade_assignments(course, [A], None, _on(dask_cluster))
+    assert "tcp://127.0.0.1:" in str(err.value)  # each named by its address
+    monkeypatch.undo()
+    # a worker that joins later is checked by each task: the run stops, nothing is stored
+    monkeypatch.setattr("autograder.batch.work.grader_digest", lambda: "another grader")
+    with pytest.raises(ClusterError, match="has another version of the grader"):
+        grade_assignments(course, [A], None, _on(dask_cluster))
+    assert _results(course) == []

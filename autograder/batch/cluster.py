@@ -173,28 +173,25 @@ class Cluster:
         log.info(f"the cluster at {self.where}: {len(found)} workers, sandbox {first['mode']}")
         return Isolation(SandboxMode(first["mode"]), first["reason"])
 
-    @property
-    def workers(self) -> int:
-        return sum(w.get("nthreads", 1) for w in self.client.scheduler_info()["workers"].values())
-
     def run(self, jobs: list[Job], limits: Limits, progress: bool, done: int, total: int,
             label: str, finished=lambda job: None) -> None:
         """Grade ``jobs`` on the cluster, storing each outcome as it arrives (once per job)."""
         if not jobs:
             return
-        notebooks = work.sources(jobs[0])
-        texts = hashlib.sha256(repr(notebooks).encode()).hexdigest()[:16]
-        given = self.client.submit(_given, notebooks, key=f"rnncourse-sources-{jobs[0].assignment}-{texts}")
-        futures = {}
-        for job in jobs:
-            item = work.pack(job, limits, self.isolation.mode, self.sandbox)
-            key = f"rnncourse-grade-{job.assignment}-{job.student}-{job.key[:16]}"
-            futures[self.client.submit(grade_remote, item, given, key=key, retries=0)] = job
+        futures: dict = {}
+        stored: set[str] = set()
         bar = tqdm(total=total, initial=done, desc=label, unit="notebook", disable=not progress,
                    file=sys.stderr, leave=True)
-        stored: set[str] = set()
         try:
             with _stopping():
+                notebooks = work.sources(jobs[0])
+                texts = hashlib.sha256(repr(notebooks).encode()).hexdigest()[:16]
+                given = self.client.submit(_given, notebooks,
+                                           key=f"rnncourse-sources-{jobs[0].assignment}-{texts}")
+                for job in jobs:
+                    item = work.pack(job, limits, self.isolation.mode, self.sandbox)
+                    key = f"rnncourse-grade-{job.assignment}-{job.student}-{job.key[:16]}"
+                    futures[self.client.submit(grade_remote, item, given, key=key, retries=0)] = job
                 self._collect(futures, notebooks, stored, finished, bar)
         except (KeyboardInterrupt, Stopped) as stop:
             self.client.cancel(list(futures))
