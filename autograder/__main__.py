@@ -3,6 +3,7 @@
     release [ASSIGNMENT ...]       regenerate assignments/ from solutions/, after validation
     fixtures [ASSIGNMENT ...]      recompute the expected outputs of the visible checks
     grade COURSE [ASSIGNMENT ...]  grade a class collected in an nbgrader course folder
+                                   (--scheduler ADDRESS: on a Dask cluster)
     bench [--students N] [--repeats R]  time plain nbgrader against this course's grading
     demo [--work DIR]              the whole loop on the sample classes
     student-kit --out DIR [ASSIGNMENT ...]  what students receive, as the release schedule allows
@@ -85,7 +86,8 @@ def _grade(args) -> None:
     limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                     call_timeout=args.call_timeout, memory_mb=args.memory)
     options = Options(workers=args.workers, limits=limits, sandbox=args.sandbox,
-                      regrade=args.regrade, progress=not args.no_progress)
+                      regrade=args.regrade, progress=not args.no_progress,
+                      scheduler=args.scheduler, scheduler_file=args.scheduler_file)
     csv = Path(args.csv) if args.csv else course.root / "grades.csv"
     results = grade_assignments(course, assignments, csv_path=csv, options=options)
     for result in results.values():
@@ -176,6 +178,12 @@ def parser() -> argparse.ArgumentParser:
                    help="the gradebook's database, an SQLAlchemy URL nbgrader accepts (default: the "
                         "course's CourseDirectory.db_url, else COURSE/gradebook.db)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cluster = p.add_mutually_exclusive_group()
+    cluster.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                         help="grade on the existing Dask cluster whose scheduler is at ADDRESS "
+                              "(tcp://host:port); --workers is then ignored")
+    cluster.add_argument("--scheduler-file", default=None, metavar="PATH",
+                         help="the same, with the scheduler file `dask scheduler --scheduler-file` wrote")
     p.set_defaults(run=_grade)
 
     p = commands.add_parser("bench", help="time plain nbgrader against this course's grading")

@@ -17,7 +17,6 @@ from autograder.batch.course import Course
 from autograder.batch.pool import Options, grade_class
 from autograder.batch.report import write_report
 from autograder.kinds import Status
-from autograder.notebook.sandbox import isolation
 
 
 @dataclass
@@ -68,8 +67,7 @@ def grade_assignments(course: Course, assignments: list[str], csv_path: Path | N
     graded = grade_class(course, assignments, options)
     results = {}
     for assignment, notebooks in graded.items():
-        report = write_report(course.layout.report(assignment), assignment, notebooks,
-                              isolation("off" if options.sandbox == "off" else "auto"))
+        report = write_report(course.layout.report(assignment), assignment, notebooks, graded.isolation)
         statuses: dict[str, Status] = {}
         for result in notebooks:  # a student's status is their worst notebook's
             statuses[result.student] = Status.worst([statuses.get(result.student, Status.GRADED),

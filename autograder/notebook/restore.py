@@ -53,8 +53,13 @@ class NotebookSource:
 
     @classmethod
     def load(cls, source_path: Path, release_path: Path) -> "NotebookSource":
-        source = json.loads(Path(source_path).read_text(encoding="utf-8"))
-        release = json.loads(Path(release_path).read_text(encoding="utf-8"))
+        return cls.parse(Path(source_path).stem, Path(source_path).read_text(encoding="utf-8"),
+                         Path(release_path).read_text(encoding="utf-8"))
+
+    @classmethod
+    def parse(cls, name: str, source_text: str, release_text: str) -> "NotebookSource":
+        """From the two notebooks' texts (a cluster worker has no course folder)."""
+        source, release = json.loads(source_text), json.loads(release_text)
         by_id = {grade_id(c): c for c in source["cells"] if grade_id(c)}
         cells = []
         for cell in release["cells"]:
@@ -66,7 +71,7 @@ class NotebookSource:
             hidden, visible = (gradecell.parse(text) if cell_kind == CellKind.GRADE else (None, ""))
             cells.append(SourceCell(cell_id, cell_kind, cell["cell_type"], cell, text,
                                     float(nbgrader_meta(cell).get("points", 0) or 0), hidden, visible))
-        return cls(Path(source_path).stem, tuple(cells), release)
+        return cls(name, tuple(cells), release)
 
     @property
     def grade_cells(self) -> list[SourceCell]:
