@@ -7,6 +7,7 @@ proves the stored file is up to date, so a visible check can never disagree with
 """
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from importlib import resources
 
@@ -26,8 +27,40 @@ from rnncourse.compare import (
 def load_fixture(assignment: str) -> dict[str, np.ndarray]:
     """The expected outputs of the visible checks of ``assignment``, by ``"function/output"``."""
     path = resources.files("rnncourse") / "fixtures" / f"{assignment}.npz"
-    with resources.as_file(path) as file, np.load(file) as data:
-        return {key: data[key] for key in data.files}
+    with resources.as_file(path) as file, np.load(file, allow_pickle=False) as data:
+        return unpack_fixture({key: data[key] for key in data.files})
+
+
+# A fixture holds about a thousand small arrays; one .npz member each costs ~400 bytes of zip
+# and .npy headers, more than the data. So the file holds one flat array per dtype and an index
+# (key -> dtype, shape, offset; a hint's text in the index itself), compressed.
+def pack_fixture(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``values`` as the members of a fixture file (see :func:`unpack_fixture`)."""
+    index, flat = [], {}
+    for key, value in values.items():
+        array = np.asarray(value)
+        if array.dtype.kind == "U":
+            index.append([key, "text", str(array)])
+            continue
+        parts = flat.setdefault(array.dtype.str, [])
+        offset = sum(part.size for part in parts)
+        parts.append(array.ravel())
+        index.append([key, array.dtype.str, list(array.shape), offset])
+    members = {f"data {dtype}": np.concatenate(parts) for dtype, parts in flat.items()}
+    return {"index": np.array(json.dumps(index)), **members}
+
+
+def unpack_fixture(members: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The arrays packed by :func:`pack_fixture`, by key, as they were stored."""
+    values = {}
+    for key, dtype, *where in json.loads(str(members["index"])):
+        if dtype == "text":
+            values[key] = np.array(where[0])
+            continue
+        shape, offset = where
+        size = int(np.prod(shape, dtype=np.int64))
+        values[key] = members[f"data {dtype}"][offset:offset + size].reshape(shape)
+    return values
 
 
 def passed(name: str) -> None:
@@ -56,7 +89,7 @@ def stored_cache(assignment: str, prefix: str, steps: bool = False):
         count = len({key[len(prefix) + 1:].split("/")[0] for key in fixture if key.startswith(prefix + "/")})
         return [stored_cache(assignment, f"{prefix}/{t}") for t in range(count)]
     count = len([key for key in fixture if key.rsplit("/", 1)[0] == prefix])
-    return tuple(fixture[f"{prefix}/{k}"] for k in range(count))
+    return tuple(fixture[f"{prefix}/{k}"].copy() for k in range(count))  # a copy: the code under test may write into it
 
 
 def likely_mistake(assignment: str, function: str, case: str, got: dict) -> str | None:
