@@ -63,6 +63,13 @@ def unpack_fixture(members: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return values
 
 
+def spaced(low: float, high: float, *shape: int) -> np.ndarray:
+    """Evenly spaced values from ``low`` to ``high``, shuffled by a permutation fixed by their
+    count, so that nothing is monotone and no gate block copies another: the inputs of a check."""
+    values = np.linspace(low, high, num=int(np.prod(shape)))
+    return values[np.random.default_rng(len(values)).permutation(len(values))].reshape(shape)
+
+
 def passed(name: str) -> None:
     """Tell the student that every visible check of ``name`` passed."""
     print(f"{name}: visible checks passed. The hidden checks try more shapes and edge cases.")

@@ -20,6 +20,7 @@ from rnncourse.visible import (
     cache_problem,
     flatten_cache,
     passed,
+    spaced,
     stored_cache,
     unpacking_failure,
     verify_outputs,
@@ -62,24 +63,18 @@ WHERE = {
 }
 
 
-def _spaced(low: float, high: float, *shape: int) -> np.ndarray:
-    """Evenly spaced values, shuffled by a fixed permutation so no gate block copies another."""
-    values = np.linspace(low, high, num=int(np.prod(shape)))
-    return values[np.random.default_rng(len(values)).permutation(len(values))].reshape(shape)
-
-
 def _params(D: int, H: int, scale: float = 1.0) -> tuple:
-    return (scale * _spaced(-0.8, 0.9, D, 4 * H), scale * _spaced(-0.6, 0.7, H, 4 * H),
-            _spaced(-0.5, 0.6, 4 * H))
+    return (scale * spaced(-0.8, 0.9, D, 4 * H), scale * spaced(-0.6, 0.7, H, 4 * H),
+            spaced(-0.5, 0.6, 4 * H))
 
 
 def _step(N, D, H, scale=1.0):
-    return (_spaced(-0.4, 0.7, N, D), _spaced(-0.3, 0.5, N, H), _spaced(-0.9, 0.6, N, H),
+    return (spaced(-0.4, 0.7, N, D), spaced(-0.3, 0.5, N, H), spaced(-0.9, 0.6, N, H),
             *_params(D, H, scale))
 
 
 def _sequence(N, T, D, H):
-    return (_spaced(-0.5, 0.5, N, T, D), _spaced(-0.2, 0.5, N, H), *_params(D, H))
+    return (spaced(-0.5, 0.5, N, T, D), spaced(-0.2, 0.5, N, H), *_params(D, H))
 
 
 def visible_inputs() -> dict[str, dict[str, dict]]:
@@ -90,7 +85,7 @@ def visible_inputs() -> dict[str, dict[str, dict]]:
     """
     N, T, D, H = 3, 4, 4, 3  # 4H = 12 differs from D, so a transposed dWx is a shape error
     zeros = np.zeros((N, H))
-    last_only = np.concatenate([np.zeros((N, T - 1, H)), _spaced(-1.0, 1.0, N, 1, H)], axis=1)
+    last_only = np.concatenate([np.zeros((N, T - 1, H)), spaced(-1.0, 1.0, N, 1, H)], axis=1)
     return {
         "lstm_step_forward": {"main": {"args": _step(N, D, H)},
                               "N=1, D=1, H=1": {"args": _step(1, 1, 1)},
@@ -98,14 +93,14 @@ def visible_inputs() -> dict[str, dict[str, dict]]:
         "lstm_forward": {"main": {"args": _sequence(N, T, D, H)}, "T=1": {"args": _sequence(2, 1, D, H)},
                          "N=1, D=1, H=1": {"args": _sequence(1, 3, 1, 1)}},
         "lstm_step_backward": {
-            "main": {"forward": _step(N, D, H), "dh": _spaced(-1.0, 0.8, N, H), "dc": _spaced(-0.7, 0.9, N, H)},
+            "main": {"forward": _step(N, D, H), "dh": spaced(-1.0, 0.8, N, H), "dc": spaced(-0.7, 0.9, N, H)},
             "N=1, D=1, H=1": {"forward": _step(1, 1, 1), "dh": np.array([[0.7]]), "dc": np.array([[-0.4]])},
-            "dh = 0 (only dc)": {"forward": _step(N, D, H), "dh": zeros, "dc": _spaced(-0.7, 0.9, N, H)},
-            "dc = 0 (only dh)": {"forward": _step(N, D, H), "dh": _spaced(-1.0, 0.8, N, H), "dc": zeros}},
+            "dh = 0 (only dc)": {"forward": _step(N, D, H), "dh": zeros, "dc": spaced(-0.7, 0.9, N, H)},
+            "dc = 0 (only dh)": {"forward": _step(N, D, H), "dh": spaced(-1.0, 0.8, N, H), "dc": zeros}},
         "lstm_backward": {
-            "main": {"forward": _sequence(N, T, D, H), "dh": _spaced(-1.0, 1.0, N, T, H)},
-            "T=1": {"forward": _sequence(2, 1, D, H), "dh": _spaced(-1.0, 1.0, 2, 1, H)},
-            "N=1, D=1, H=1": {"forward": _sequence(1, 3, 1, 1), "dh": _spaced(-1.0, 1.0, 1, 3, 1)},
+            "main": {"forward": _sequence(N, T, D, H), "dh": spaced(-1.0, 1.0, N, T, H)},
+            "T=1": {"forward": _sequence(2, 1, D, H), "dh": spaced(-1.0, 1.0, 2, 1, H)},
+            "N=1, D=1, H=1": {"forward": _sequence(1, 3, 1, 1), "dh": spaced(-1.0, 1.0, 1, 3, 1)},
             "a loss on the last state only": {"forward": _sequence(N, T, D, H), "dh": last_only}},
     }
 
