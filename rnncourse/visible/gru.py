@@ -34,7 +34,7 @@ HINTS = {
     "reset_after": "the reset gate multiplies the product prev_h @ Wh_n (PyTorch's placement); "
                    "in the lecture's form it multiplies prev_h before the product",
     "update_swapped": "the update direction is swapped: in this course z is the share of the OLD "
-                      "state that is kept, next_h = z * prev_h + (1 - z) * h_tilde",
+                      "state that is kept (section 1's last equation)",
     "no_reset": "the reset gate is left out of the candidate",
     "order_zrn": "the blocks r and z are swapped: columns [0, H) are the reset gate r, [H, 2H) "
                  "the update gate z, [2H, 3H) the candidate",
@@ -43,7 +43,8 @@ HINTS = {
               "shape error shows it)",
     "no_bias": "the bias b is not added",
     "no_prev_h": "prev_h is ignored",
-    "unstable_sigmoid": "the sigmoid overflows for large inputs: use the form 1 / (1 + exp(-a))",
+    "unstable_sigmoid": "the sigmoid overflows for large inputs (inf / inf is NaN): one of its "
+                        "two algebraic forms stays finite for every a",
     "not_carried": "each step starts from h0: carry the new state into the next step",
     "h0_ignored": "h0 is ignored: the first step starts from h0, not zeros",
     "state_before": "h[:, t] holds the state before step t; store the state after the step",
@@ -71,7 +72,8 @@ HINTS = {
     "overwritten": "the weight gradients are overwritten at each step instead of summed over time",
     "forward_order": "the steps are visited forward in time; walk backward, from t = T - 1 to 0",
     "torch_reset_before": "the reset gate multiplies prev_h before the product (the lecture's "
-                          "form); PyTorch multiplies the product, bias included: r * (prev_h @ Wh_n + bh_n)",
+                          "form); in PyTorch's form (section 5) r scales the whole recurrent term "
+                          "of n, its bias included",
     "torch_bhn_outside": "bh_n is added outside the reset gate; in PyTorch r also scales bh_n",
     "torch_update_swapped": "the update direction is swapped: PyTorch keeps z * prev_h",
     "torch_no_bh": "the recurrent bias bh is not added",
@@ -101,9 +103,10 @@ WHERE = {
     "gru_step_backward": {
         "dx": "the three pre-activation gradients, stacked like the forward; dx comes from all three",
         "dprev_h": "every road from prev_h to next_h (section 3): count them",
-        "dWx": "which input each block of Wx multiplies in the forward",
-        "dWh": "which input each block of Wh multiplies in the forward",
-        "db": "the bias is added to every row of the batch",
+        "dWx": "which input each block of Wx multiplies in the forward, and the shape (D, 3H)",
+        "dWh": "which input each block of Wh multiplies in the forward (the candidate's block is "
+               "different), and the shape (H, 3H)",
+        "db": "the bias is added to every row of the batch; its gradient has the shape (3H,)",
     },
     "gru_backward": {name: "what step t receives from step t + 1 and from dh[:, t], and what is "
                            "summed over the steps" for name in ("dx", "dh0", "dWx", "dWh", "db")},

@@ -31,9 +31,9 @@ HINTS = {
                       "BEFORE normalising, so the real positions' weights sum to 1",
         "mask_ignored": "the mask is ignored: padded positions must get weight exactly 0",
         "mask_inverted": "the mask is read the wrong way round: True marks a REAL position",
-        "no_tanh": "the scores miss the tanh: e = tanh(q Wq + K Wk) v",
-        "unstable": "exp of large scores overflows: subtract each row's largest real score "
-                    "before exp",
+        "no_tanh": "the scores miss the tanh of section 2's additive score",
+        "unstable": "exp of large scores overflows (inf / inf is NaN): the softmax is unchanged "
+                    "by a shift of a row's scores, which can keep every exponent <= 0",
         "context_scores": "the context weights K by the raw scores; weight it by the softmax",
     },
     "attention_backward": {
@@ -58,7 +58,7 @@ HINTS = {
         "fixed_beam": "finished hypotheses do not keep their places: at each step extend only "
                       "beam_size minus (hypotheses finished so far) hypotheses",
         "state_not_selected": "the states are not selected: after choosing the hypotheses to "
-                              "keep, pass step their states, new_state[index], one row per "
+                              "keep, step must get the state of each kept hypothesis, one row per "
                               "hypothesis in the same order",
         "bos_kept": "bos is part of the returned tokens; a sequence starts after it",
         "unsorted": "the list is not ranked: return the hypotheses best (highest score) first",
@@ -66,7 +66,7 @@ HINTS = {
                               "return them too",
     },
     "length_normalise": {
-        "twice": "the length penalty is applied twice: divide the score by L**alpha once",
+        "twice": "the length penalty is applied twice: the score is divided by L**alpha once",
         "multiplied": "the score is multiplied by L**alpha; divide it",
         "not_ranked": "the hypotheses are not ranked again by their new scores",
         "old_scores": "the old scores are returned: return each hypothesis with its NEW score",
