@@ -171,9 +171,10 @@ def cache_problem(function: str, cache, names: tuple[str, ...], expected: tuple,
         try:
             array = as_array(name, item)
         except CheckFailure as failure:
-            return f"cache[{k}] should be {name}: {failure}"
+            return f"the cache of {function}: cache[{k}] should be {name}: {failure}"
         if array.shape != want.shape or value_problem(name, array, want):
-            return (f"cache[{k}] should be {name}, as the docstring documents the cache {layout}: "
+            return (f"the cache of {function}: cache[{k}] should be {name}, as the docstring documents "
+                    f"the cache {layout}: "
                     f"{backward} is checked and graded with a cache in that layout")
     return None
 
@@ -187,3 +188,49 @@ def unpacking_failure(function: str, err: Exception, layout: str) -> CheckFailur
                             f"documented layout {layout}: does it read the cache in the layout your "
                             "forward builds instead? The forward's visible check tests that layout")
     return None
+
+
+def run_cases(assignment: str, function: str, fn, cases: dict[str, tuple], outputs, where: dict[str, str],
+              layout: str = "", blocks: tuple[str, ...] = ()):
+    """Call ``fn`` on every case (label -> arguments, ``"main"`` first), verify every output of
+    each (:func:`verify_outputs`), and return the main case's result.
+
+    Args:
+        layout: the documented layout of the cache the arguments hold, "(x, h_prev, ...)", if
+            they hold one: a backward that reads it in another layout gets a clear message.
+        blocks: the gate blocks of a stacked output (see :func:`verify_outputs`).
+    """
+    results = []
+    for label, args in cases.items():
+        try:
+            with np.errstate(over="ignore"):  # exp(-a) may overflow to inf, which is harmless
+                result = fn(*args)
+        except (ValueError, TypeError, IndexError) as err:
+            failure = unpacking_failure(function, err, layout) if layout else None
+            if failure is None:
+                raise
+            raise failure from None
+        verify_outputs(assignment, function, label, "the main case" if label == "main" else label,
+                       outputs, result, where, blocks=blocks)
+        results.append(result)
+    return results[0]
+
+
+def expect_cache(assignment: str, function: str, cache, names: tuple[str, ...], backward: str,
+                 steps: int | None = None) -> None:
+    """Check the layout of a forward's cache on the main case against the stored one: the
+    tuple ``names``, or with ``steps`` a list of that many such step caches."""
+    prefix = f"{function}/main/cache"
+    if steps is None:
+        problem = cache_problem(function, cache, names, stored_cache(assignment, prefix), backward)
+        if problem:
+            raise CheckFailure(problem)
+        return
+    expect(isinstance(cache, list) and len(cache) == steps,
+           f"the cache of {function} should be a list of the T = {steps} step caches, got "
+           f"{type(cache).__name__}: {backward} is graded with a cache in that layout")
+    for t, step in enumerate(cache):
+        problem = cache_problem(f"{function} (step {t})", step, names,
+                                stored_cache(assignment, f"{prefix}/{t}"), backward)
+        if problem:
+            raise CheckFailure(problem)

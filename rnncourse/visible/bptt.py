@@ -17,9 +17,9 @@ from rnncourse.visible import (
     flatten_cache,
     likely_mistake,
     passed,
+    run_cases,
     spaced,
     stored_cache,
-    unpacking_failure,
     verify_outputs,
 )
 
@@ -171,16 +171,8 @@ def fixture_values(impl) -> dict[str, np.ndarray]:
 
 
 def _run(function: str, fn) -> None:
-    for label, case in visible_inputs()[function].items():
-        try:
-            result = fn(*_args(function, label, case))
-        except (ValueError, TypeError, IndexError) as err:
-            failure = unpacking_failure(function, err, CACHE) if "forward" in case else None
-            if failure is None:
-                raise
-            raise failure from None
-        verify_outputs(ASSIGNMENT, function, label, "the main case" if label == "main" else label,
-                       OUTPUTS[function], result, WHERE[function])
+    layout = CACHE if "forward" in visible_inputs()[function]["main"] else ""
+    run_cases(ASSIGNMENT, function, fn, call_args(function, None), OUTPUTS[function], WHERE[function], layout)
     passed(function)
 
 

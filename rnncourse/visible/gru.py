@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnncourse.compare import CheckFailure, expect
 from rnncourse.visible import (
-    cache_problem,
+    expect_cache,
     flatten_cache,
     passed,
+    run_cases,
     spaced,
     stored_cache,
-    unpacking_failure,
-    verify_outputs,
 )
 
 ASSIGNMENT = "04_gru"
@@ -219,37 +217,17 @@ def fixture_values(impl) -> dict[str, np.ndarray]:
     return values
 
 
-def _run(function: str, fn) -> list:
+def _run(function: str, fn):
     """Call ``fn`` on every case of ``function`` and verify it; the main case's result."""
-    results = []
-    for label, case in visible_inputs()[function].items():
-        about = "the main case" if label == "main" else label
-        try:
-            with np.errstate(over="ignore"):  # exp(-a) may overflow to inf, which is harmless
-                result = fn(*_args(function, label, case))
-        except (ValueError, TypeError, IndexError) as err:
-            failure = unpacking_failure(function, err, f"({', '.join(CACHE)})") if "forward" in case else None
-            if failure is None:
-                raise
-            raise failure from None
-        verify_outputs(ASSIGNMENT, function, label, about, OUTPUTS[function], result,
-                       WHERE[function], blocks=BLOCKS)
-        results.append(result)
-    return results[0]
-
-
-def _expect_cache(function: str, cache, step: int | None = None) -> None:
-    prefix = f"{function}/main/cache" + ("" if step is None else f"/{step}")
-    problem = cache_problem(function if step is None else f"{function} (step {step})", cache, CACHE,
-                            stored_cache(ASSIGNMENT, prefix), "gru_step_backward")
-    if problem:
-        raise CheckFailure(problem)
+    layout = f"({', '.join(CACHE)})" if "forward" in visible_inputs()[function]["main"] else ""
+    return run_cases(ASSIGNMENT, function, fn, call_args(function, None), OUTPUTS[function],
+                     WHERE[function], layout, blocks=BLOCKS)
 
 
 def check_gru_step_forward(gru_step_forward) -> None:
     """Visible check of ``gru_step_forward``: next_h on three cases, then the cache's layout."""
     _, cache = _run("gru_step_forward", gru_step_forward)
-    _expect_cache("gru_step_forward", cache)
+    expect_cache(ASSIGNMENT, "gru_step_forward", cache, CACHE, "gru_step_backward")
     passed("gru_step_forward")
 
 
@@ -257,11 +235,7 @@ def check_gru_forward(gru_forward) -> None:
     """Visible check of ``gru_forward``: T = 4, one step, one unit; then the caches' layout."""
     _, cache = _run("gru_forward", gru_forward)
     T = visible_inputs()["gru_forward"]["main"]["args"][0].shape[1]
-    expect(isinstance(cache, list) and len(cache) == T,
-           f"the cache of gru_forward should be a list of the T = {T} step caches, "
-           f"got {type(cache).__name__}: gru_backward is graded with a cache in that layout")
-    for t, step in enumerate(cache):
-        _expect_cache("gru_forward", step, t)
+    expect_cache(ASSIGNMENT, "gru_forward", cache, CACHE, "gru_backward", steps=T)
     passed("gru_forward")
 
 

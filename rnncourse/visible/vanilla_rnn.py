@@ -9,12 +9,11 @@ import numpy as np
 
 from rnncourse.compare import CheckFailure, as_array, expect, expect_array, sampling_problem
 from rnncourse.visible import (
-    cache_problem,
+    expect_cache,
     flatten_cache,
     load_fixture,
     passed,
-    stored_cache,
-    verify_outputs,
+    run_cases,
 )
 
 ASSIGNMENT = "01_vanilla_rnn"
@@ -125,39 +124,21 @@ def fixture_values(impl) -> dict[str, np.ndarray]:
 
 def _run(function: str, fn):
     """Call ``fn`` on every case of ``function`` and verify it; the main case's result."""
-    results = []
-    for label, args in visible_cases(function).items():
-        result = fn(*args)
-        verify_outputs(ASSIGNMENT, function, label, "the main case" if label == "main" else label,
-                       OUTPUTS[function], result, WHERE[function])
-        results.append(result)
-    return results[0]
-
-
-def _expect_cache(function: str, cache, step: int | None = None) -> None:
-    prefix = f"{function}/main/cache" + ("" if step is None else f"/{step}")
-    problem = cache_problem(function if step is None else f"{function} (step {step})", cache, CACHE,
-                            stored_cache(ASSIGNMENT, prefix), "rnn_step_backward (notebook 02)")
-    if problem:
-        raise CheckFailure(problem)
+    return run_cases(ASSIGNMENT, function, fn, visible_cases(function), OUTPUTS[function], WHERE[function])
 
 
 def check_rnn_step_forward(rnn_step_forward) -> None:
     """Visible check of ``rnn_step_forward``: h on a main case and one unit, then the cache."""
     _, cache = _run("rnn_step_forward", rnn_step_forward)
-    _expect_cache("rnn_step_forward", cache)
+    expect_cache(ASSIGNMENT, "rnn_step_forward", cache, CACHE, "rnn_step_backward (notebook 02)")
     passed("rnn_step_forward")
 
 
 def check_rnn_forward(rnn_forward) -> None:
     """Visible check of ``rnn_forward``: a (3, 4, 5) input sequence and one step; then the caches."""
-    h, cache = _run("rnn_forward", rnn_forward)
+    _, cache = _run("rnn_forward", rnn_forward)
     T = visible_inputs()["rnn_forward"][0].shape[1]
-    expect(isinstance(cache, list) and len(cache) == T,
-           f"the cache of rnn_forward should be a list of the T = {T} step caches, got "
-           f"{type(cache).__name__}: rnn_backward (notebook 02) is graded with a cache in that layout")
-    for t, step in enumerate(cache):
-        _expect_cache("rnn_forward", step, t)
+    expect_cache(ASSIGNMENT, "rnn_forward", cache, CACHE, "rnn_backward (notebook 02)", steps=T)
     passed("rnn_forward")
 
 
