@@ -7,8 +7,9 @@ check runs the same kinds of cases as the hidden check: a main case, one row wit
 layer. Expected outputs come from the stored fixture. A check reports every output it finds
 wrong and every one it finds right, names which gate block of a (3H)-wide gradient is off,
 and, when a wrong answer equals a typical mistake's (outputs stored in the fixture by the
-grader, not computed here), names the mistake. A backward function is given a cache in the
-documented layout, built from the fixture, so its check does not depend on your forward.
+grader, not computed here), names the mistake. A backward function is given the cache the
+reference forward builds, in the documented layout, stored in the fixture, so its check does
+not depend on your forward; the forwards' own checks test that layout.
 """
 from __future__ import annotations
 

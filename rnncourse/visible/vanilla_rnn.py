@@ -1,7 +1,9 @@
 """Visible checks of notebook 01: the vanilla RNN forward pass, the loss, and sampling.
 
 Inputs are small and fixed (evenly spaced values, as in CS231n), so a student can rerun a
-check and get the same message. Expected outputs come from the stored fixture.
+check and get the same message. Expected outputs come from the stored fixture, and so do the
+outputs of the hidden checks' named mistakes and the exact probabilities of the first sampled
+tokens, which the grader computes: this package holds no part of a solution.
 """
 from __future__ import annotations
 
