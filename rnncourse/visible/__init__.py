@@ -42,10 +42,10 @@ def pack_fixture(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if array.dtype.kind == "U":
             index.append([key, "text", str(array)])
             continue
-        parts = flat.setdefault(array.dtype.str, [])
+        parts = flat.setdefault(array.dtype.name, [])  # "float64", "int64", "bool"
         offset = sum(part.size for part in parts)
         parts.append(array.ravel())
-        index.append([key, array.dtype.str, list(array.shape), offset])
+        index.append([key, array.dtype.name, list(array.shape), offset])
     members = {f"data {dtype}": np.concatenate(parts) for dtype, parts in flat.items()}
     return {"index": np.array(json.dumps(index)), **members}
 
