@@ -148,7 +148,8 @@ def train_for(model: nn.Module, batches: Iterator[tuple], *, seconds: float | No
 
     Returns:
         A dict: ``steps`` (int), ``seconds`` (training time), ``step_time`` (seconds per step),
-        ``history``: a list of (training seconds so far, steps so far, validation nats).
+        ``history``: a list of (training seconds so far, steps so far, validation nats),
+        ``last_lr``: the learning rate of the last step.
     """
     if seconds is None and steps is None:
         raise ValueError("give a budget: seconds, steps or both")
@@ -176,7 +177,7 @@ def train_for(model: nn.Module, batches: Iterator[tuple], *, seconds: float | No
             history.append((trained, done, evaluate_fn(model)))
             next_eval += 1.0 / evals
     return {"steps": done, "seconds": trained, "step_time": trained / max(done, 1),
-            "history": history}
+            "history": history, "last_lr": optimizer.param_groups[0]["lr"]}
 
 
 def pad_batch(sequences: Sequence[np.ndarray], pad_id: int) -> tuple[np.ndarray, np.ndarray]:

@@ -74,6 +74,7 @@ def _forward_without_carry(ref):
 
 RNN_FORWARD = Exercise(
     ASSIGNMENT, "rnn_forward", points=3,
+    calls=("rnn_step_forward",),
     outputs=(Output("h", 0, "NTH"),),
     returns="(h, cache)",
     make_cases=_sequence_cases,
@@ -225,9 +226,10 @@ def _sample_cases(rng):
 REPEATS = 4000  # runs per starting row when the distribution is checked: ~0.05 of slack
 
 
-def _probabilities(ref, params, prefix, temperature):
-    """The exact probabilities of the first two tokens the reference's sampler draws after
-    ``prefix``: (N, V) for the first, (N, V, V) for the second given the first.
+def _probabilities(step, params, prefix, temperature):
+    """The exact probabilities of the first two tokens a correct sampler over the RNN step
+    ``step`` draws after ``prefix``: (N, V) for the first, (N, V, V) for the second given the
+    first.
 
     Grader-side only: the visible check reads them from the fixture, so the student package
     holds no temperature softmax of the solution.
@@ -235,7 +237,7 @@ def _probabilities(ref, params, prefix, temperature):
     N, V = prefix.shape[0], params["W_out"].shape[1]
 
     def advance(ids, h):
-        return ref.rnn_step_forward(params["W_embed"][ids], h, params["Wx"], params["Wh"], params["b"])[0]
+        return step(params["W_embed"][ids], h, params["Wx"], params["Wh"], params["b"])[0]
 
     def probabilities(h):
         scores = h @ params["W_out"] + params["b_out"]  # (..., V)
@@ -255,8 +257,8 @@ def _probabilities(ref, params, prefix, temperature):
 def _sample_probabilities(ref) -> dict[str, np.ndarray]:
     """The probabilities the visible check of ``sample`` compares its draws with, for the fixture."""
     params, prefix, _, temperature, _ = visible.visible_inputs()["sample"]
-    probs0, probs1 = _probabilities(ref, params, prefix, temperature)
-    one = _probabilities(ref, params, prefix[:1, :1], 1.0)[0]
+    probs0, probs1 = _probabilities(ref.rnn_step_forward, params, prefix, temperature)
+    one = _probabilities(ref.rnn_step_forward, params, prefix[:1, :1], 1.0)[0]
     return {"sample/probs0": probs0, "sample/probs1": probs1, "sample/one/probs0": one}
 
 
@@ -276,22 +278,23 @@ def _sample_ids(fn, args) -> np.ndarray:
     return first
 
 
-def _sample_checked(fn, args):
+def _sample_checked(fn, args, step=None):
     """What any correct sampler does: the argmax path at temperature 0, and at a positive
     temperature the right distribution of the first two tokens over many runs (their ids
-    themselves depend on how the random stream is used, so they are not compared)."""
+    themselves depend on how the random stream is used, so they are not compared). The
+    distribution is that of the reference's RNN step, or of ``step``: the student's own."""
     params, prefix, n, temperature, seed = args
     ids = _sample_ids(fn, args)
-    ref = load_reference(ASSIGNMENT)
+    step = step or load_reference(ASSIGNMENT).rnn_step_forward
     if temperature == 0:
         return ids  # deterministic: compared with the reference's, and diagnosed as usual
     many = (params, np.repeat(prefix, REPEATS, axis=0), min(n, 2), temperature, seed)
     draws = _sample_ids(fn, many).reshape(prefix.shape[0], REPEATS, -1)
-    problem = sampling_problem("sample", draws, *_probabilities(ref, params, prefix, temperature))
+    problem = sampling_problem("sample", draws, *_probabilities(step, params, prefix, temperature))
     if problem:
         for hint, change in SAMPLE_MISTAKES:  # which wrong distribution do the draws follow?
             wrong_prefix, _, wrong_temperature, _ = change(prefix, n, temperature, seed)
-            if sampling_problem("sample", draws, *_probabilities(ref, params, wrong_prefix,
+            if sampling_problem("sample", draws, *_probabilities(step, params, wrong_prefix,
                                                                   wrong_temperature)) is None:
                 problem += f"{LIKELY}{hint}"
                 break
@@ -320,9 +323,11 @@ SAMPLE_MISTAKES = (
 
 SAMPLE = Exercise(
     ASSIGNMENT, "sample", points=3,
+    calls=("rnn_step_forward",),
     outputs=(Output("ids", None, "NT"),),
     make_cases=_sample_cases,
     call=_sample_checked,
+    call_over_own=lambda fn, args, helpers: _sample_checked(fn, args, helpers["rnn_step_forward"]),
     mistakes=tuple(Mistake(hint, _sample_mistake(change)) for hint, change in SAMPLE_MISTAKES),
 )
 
@@ -345,7 +350,9 @@ NOTEBOOK = Notebook(
                {"rnn_forward": 0, "temporal_softmax_loss": 0, "sample": 0}),
         Sample("float32", {"*": in_float32}),
         Sample("transposed", {"*": solved, "rnn_step_forward": replaced("h_prev @ Wh", "h_prev @ Wh.T")},
-               {"rnn_step_forward": (0, 2), "rnn_forward": (-1, 3), "sample": (-1, 3)}),
+               {"rnn_step_forward": (0, 2)},
+               why="h_prev @ Wh.T: right only where Wh is symmetric; rnn_forward and sample are "
+                   "graded over the student's own step, so they keep their points"),
         Sample("raises", {"*": solved, "temporal_softmax_loss": replaced("y[..., None]", "y")},
                {"temporal_softmax_loss": 0}),
         Sample("unstable", {"*": solved,
