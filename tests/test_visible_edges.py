@@ -104,3 +104,45 @@ def test_a_visible_check_names_the_hidden_checks_mistake_and_the_wrong_gate_bloc
     message = str(failure.value)
     assert f"Likely mistake: {mistake.hint}" in message
     assert "(wrong in the block o; the others are right)" in message and "right: dc_prev" in message
+
+
+SCHEDULE_MISTAKES = [(name, mistake) for name in ("linear_schedule", "exponential_schedule",
+                                                   "inverse_sigmoid_schedule")
+                     for mistake in registry.get("05_scheduled_sampling").exercise(name).mistakes]
+
+
+@pytest.mark.parametrize("name, mistake", SCHEDULE_MISTAKES, ids=[m.hint[:30] for _, m in SCHEDULE_MISTAKES])
+def test_the_visible_check_of_a_schedule_names_the_hidden_checks_mistake(name, mistake):
+    from rnncourse.compare import CheckFailure
+    from rnncourse.visible import scheduled_sampling
+
+    with pytest.raises(CheckFailure) as failure:
+        getattr(scheduled_sampling, f"check_{name}")(mistake.make(load_reference("05_scheduled_sampling")))
+    assert f"Likely mistake: {mistake.hint}" in str(failure.value), str(failure.value)
+
+
+def test_the_visible_check_of_gru_forward_checks_the_layout_of_every_step_cache():
+    from rnncourse.compare import CheckFailure
+    from rnncourse.visible import gru
+
+    reference = load_reference("04_gru").gru_forward
+
+    def gru_forward(x, h0, Wx, Wh, b):
+        h, cache = reference(x, h0, Wx, Wh, b)
+        return h, [step[:4] + (step[5], step[4], step[6]) for step in cache]  # z before r
+
+    with pytest.raises(CheckFailure, match=r"gru_forward \(step 0\).*cache\[4\] should be r"):
+        gru.check_gru_forward(gru_forward)
+
+
+def test_the_visible_check_of_attention_reports_every_output_and_names_the_mistake():
+    from autograder.checks.notebooks import seq2seq as declaration
+    from rnncourse.compare import CheckFailure
+    from rnncourse.visible import seq2seq
+
+    mistake = declaration.MISTAKES["attention_backward"]["no_sum_path"]
+    with pytest.raises(CheckFailure) as failure:
+        seq2seq.check_attention_backward(mistake.make(load_reference("06_seq2seq")))
+    message = str(failure.value)
+    assert "1 of 5 outputs wrong" in message and "right: dq, dWq, dWk, dv" in message
+    assert f"Likely mistake: {mistake.hint}" in message

@@ -1,7 +1,8 @@
 """The expected outputs of the visible checks, computed from the reference implementations.
 
-``python -m autograder fixtures`` rewrites ``rnncourse/fixtures/<assignment>.npz``; a test
-recomputes them and fails if the stored files are stale.
+``python -m autograder fixtures`` rewrites ``rnncourse/fixtures/<assignment>.npz`` (packed and
+compressed: ``rnncourse.visible.pack_fixture``); a test recomputes them and fails if the stored
+files are stale.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 import rnncourse
 from autograder.checks import registry
 from autograder.checks.reference import load_reference
+from rnncourse.visible import pack_fixture
 
 FIXTURE_DIR = Path(rnncourse.__file__).parent / "fixtures"
 
@@ -29,5 +31,5 @@ def compute_fixture(assignment_id: str) -> dict[str, np.ndarray]:
 def write_fixture(assignment_id: str, folder: Path = FIXTURE_DIR) -> Path:
     """Compute and store the fixture of ``assignment_id``; returns the file written."""
     path = Path(folder) / f"{assignment_id}.npz"
-    np.savez(path, **compute_fixture(assignment_id))
+    np.savez_compressed(path, **pack_fixture(compute_fixture(assignment_id)))
     return path

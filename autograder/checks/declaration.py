@@ -103,9 +103,10 @@ class Notebook:
     samples: tuple[Sample, ...]
     provided_from: tuple[str, ...] = ()
     written: tuple[Written, ...] = ()
-    # reference module -> {"<function>/mistake/<key>/<output>": array}: the outputs of the named
-    # mistakes on the visible inputs, stored in the fixture so that a visible check can name a
-    # mistake without holding broken code
+    # reference module -> {"mistake/<function>/<case>/<k>/<output>": array}: the outputs of the
+    # named mistakes on the visible inputs, stored in the fixture so that a visible check can name
+    # a mistake without holding broken code; also any expected value the student package must
+    # not compute itself (it would hold solution code), such as 01's sampling probabilities
     visible_mistakes: Callable[[types.ModuleType], dict] | None = None
 
     def __post_init__(self):

@@ -7,6 +7,7 @@ proves the stored file is up to date, so a visible check can never disagree with
 """
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from importlib import resources
 
@@ -26,8 +27,47 @@ from rnncourse.compare import (
 def load_fixture(assignment: str) -> dict[str, np.ndarray]:
     """The expected outputs of the visible checks of ``assignment``, by ``"function/output"``."""
     path = resources.files("rnncourse") / "fixtures" / f"{assignment}.npz"
-    with resources.as_file(path) as file, np.load(file) as data:
-        return {key: data[key] for key in data.files}
+    with resources.as_file(path) as file, np.load(file, allow_pickle=False) as data:
+        return unpack_fixture({key: data[key] for key in data.files})
+
+
+# A fixture holds about a thousand small arrays; one .npz member each costs ~400 bytes of zip
+# and .npy headers, more than the data. So the file holds one flat array per dtype and an index
+# (key -> dtype, shape, offset; a hint's text in the index itself), compressed.
+def pack_fixture(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``values`` as the members of a fixture file (see :func:`unpack_fixture`)."""
+    index, flat = [], {}
+    for key, value in values.items():
+        array = np.asarray(value)
+        if array.dtype.kind == "U":
+            index.append([key, "text", str(array)])
+            continue
+        parts = flat.setdefault(array.dtype.name, [])  # "float64", "int64", "bool"
+        offset = sum(part.size for part in parts)
+        parts.append(array.ravel())
+        index.append([key, array.dtype.name, list(array.shape), offset])
+    members = {f"data {dtype}": np.concatenate(parts) for dtype, parts in flat.items()}
+    return {"index": np.array(json.dumps(index)), **members}
+
+
+def unpack_fixture(members: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The arrays packed by :func:`pack_fixture`, by key, as they were stored."""
+    values = {}
+    for key, dtype, *where in json.loads(str(members["index"])):
+        if dtype == "text":
+            values[key] = np.array(where[0])
+            continue
+        shape, offset = where
+        size = int(np.prod(shape, dtype=np.int64))
+        values[key] = members[f"data {dtype}"][offset:offset + size].reshape(shape)
+    return values
+
+
+def spaced(low: float, high: float, *shape: int) -> np.ndarray:
+    """Evenly spaced values from ``low`` to ``high``, shuffled by a permutation fixed by their
+    count, so that nothing is monotone and no gate block copies another: the inputs of a check."""
+    values = np.linspace(low, high, num=int(np.prod(shape)))
+    return values[np.random.default_rng(len(values)).permutation(len(values))].reshape(shape)
 
 
 def passed(name: str) -> None:
@@ -56,7 +96,7 @@ def stored_cache(assignment: str, prefix: str, steps: bool = False):
         count = len({key[len(prefix) + 1:].split("/")[0] for key in fixture if key.startswith(prefix + "/")})
         return [stored_cache(assignment, f"{prefix}/{t}") for t in range(count)]
     count = len([key for key in fixture if key.rsplit("/", 1)[0] == prefix])
-    return tuple(fixture[f"{prefix}/{k}"] for k in range(count))
+    return tuple(fixture[f"{prefix}/{k}"].copy() for k in range(count))  # a copy: the code under test may write into it
 
 
 def likely_mistake(assignment: str, function: str, case: str, got: dict) -> str | None:
@@ -131,9 +171,10 @@ def cache_problem(function: str, cache, names: tuple[str, ...], expected: tuple,
         try:
             array = as_array(name, item)
         except CheckFailure as failure:
-            return f"cache[{k}] should be {name}: {failure}"
+            return f"the cache of {function}: cache[{k}] should be {name}: {failure}"
         if array.shape != want.shape or value_problem(name, array, want):
-            return (f"cache[{k}] should be {name}, as the docstring documents the cache {layout}: "
+            return (f"the cache of {function}: cache[{k}] should be {name}, as the docstring documents "
+                    f"the cache {layout}: "
                     f"{backward} is checked and graded with a cache in that layout")
     return None
 
@@ -147,3 +188,49 @@ def unpacking_failure(function: str, err: Exception, layout: str) -> CheckFailur
                             f"documented layout {layout}: does it read the cache in the layout your "
                             "forward builds instead? The forward's visible check tests that layout")
     return None
+
+
+def run_cases(assignment: str, function: str, fn, cases: dict[str, tuple], outputs, where: dict[str, str],
+              layout: str = "", blocks: tuple[str, ...] = ()):
+    """Call ``fn`` on every case (label -> arguments, ``"main"`` first), verify every output of
+    each (:func:`verify_outputs`), and return the main case's result.
+
+    Args:
+        layout: the documented layout of the cache the arguments hold, "(x, h_prev, ...)", if
+            they hold one: a backward that reads it in another layout gets a clear message.
+        blocks: the gate blocks of a stacked output (see :func:`verify_outputs`).
+    """
+    results = []
+    for label, args in cases.items():
+        try:
+            with np.errstate(over="ignore"):  # exp(-a) may overflow to inf, which is harmless
+                result = fn(*args)
+        except (ValueError, TypeError, IndexError) as err:
+            failure = unpacking_failure(function, err, layout) if layout else None
+            if failure is None:
+                raise
+            raise failure from None
+        verify_outputs(assignment, function, label, "the main case" if label == "main" else label,
+                       outputs, result, where, blocks=blocks)
+        results.append(result)
+    return results[0]
+
+
+def expect_cache(assignment: str, function: str, cache, names: tuple[str, ...], backward: str,
+                 steps: int | None = None) -> None:
+    """Check the layout of a forward's cache on the main case against the stored one: the
+    tuple ``names``, or with ``steps`` a list of that many such step caches."""
+    prefix = f"{function}/main/cache"
+    if steps is None:
+        problem = cache_problem(function, cache, names, stored_cache(assignment, prefix), backward)
+        if problem:
+            raise CheckFailure(problem)
+        return
+    expect(isinstance(cache, list) and len(cache) == steps,
+           f"the cache of {function} should be a list of the T = {steps} step caches, got "
+           f"{type(cache).__name__}: {backward} is graded with a cache in that layout")
+    for t, step in enumerate(cache):
+        problem = cache_problem(f"{function} (step {t})", step, names,
+                                stored_cache(assignment, f"{prefix}/{t}"), backward)
+        if problem:
+            raise CheckFailure(problem)

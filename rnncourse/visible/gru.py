@@ -7,15 +7,22 @@ check runs the same kinds of cases as the hidden check: a main case, one row wit
 layer. Expected outputs come from the stored fixture. A check reports every output it finds
 wrong and every one it finds right, names which gate block of a (3H)-wide gradient is off,
 and, when a wrong answer equals a typical mistake's (outputs stored in the fixture by the
-grader, not computed here), names the mistake. A backward function is given a cache in the
-documented layout, built from the fixture, so its check does not depend on your forward.
+grader, not computed here), names the mistake. A backward function is given the cache the
+reference forward builds, in the documented layout, stored in the fixture, so its check does
+not depend on your forward; the forwards' own checks test that layout.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from rnncourse.compare import CheckFailure, as_array, expect, shape_problem, value_problem
-from rnncourse.visible import load_fixture, passed
+from rnncourse.visible import (
+    expect_cache,
+    flatten_cache,
+    passed,
+    run_cases,
+    spaced,
+    stored_cache,
+)
 
 ASSIGNMENT = "04_gru"
 BLOCKS = ("r", "z", "candidate")
@@ -26,7 +33,7 @@ HINTS = {
     "reset_after": "the reset gate multiplies the product prev_h @ Wh_n (PyTorch's placement); "
                    "in the lecture's form it multiplies prev_h before the product",
     "update_swapped": "the update direction is swapped: in this course z is the share of the OLD "
-                      "state that is kept, next_h = z * prev_h + (1 - z) * h_tilde",
+                      "state that is kept (section 1's last equation)",
     "no_reset": "the reset gate is left out of the candidate",
     "order_zrn": "the blocks r and z are swapped: columns [0, H) are the reset gate r, [H, 2H) "
                  "the update gate z, [2H, 3H) the candidate",
@@ -35,7 +42,8 @@ HINTS = {
               "shape error shows it)",
     "no_bias": "the bias b is not added",
     "no_prev_h": "prev_h is ignored",
-    "unstable_sigmoid": "the sigmoid overflows for large inputs: use the form 1 / (1 + exp(-a))",
+    "unstable_sigmoid": "the sigmoid overflows for large inputs (inf / inf is NaN): one of its "
+                        "two algebraic forms stays finite for every a",
     "not_carried": "each step starts from h0: carry the new state into the next step",
     "h0_ignored": "h0 is ignored: the first step starts from h0, not zeros",
     "state_before": "h[:, t] holds the state before step t; store the state after the step",
@@ -63,7 +71,8 @@ HINTS = {
     "overwritten": "the weight gradients are overwritten at each step instead of summed over time",
     "forward_order": "the steps are visited forward in time; walk backward, from t = T - 1 to 0",
     "torch_reset_before": "the reset gate multiplies prev_h before the product (the lecture's "
-                          "form); PyTorch multiplies the product, bias included: r * (prev_h @ Wh_n + bh_n)",
+                          "form); in PyTorch's form (section 5) r scales the whole recurrent term "
+                          "of n, its bias included",
     "torch_bhn_outside": "bh_n is added outside the reset gate; in PyTorch r also scales bh_n",
     "torch_update_swapped": "the update direction is swapped: PyTorch keeps z * prev_h",
     "torch_no_bh": "the recurrent bias bh is not added",
@@ -93,9 +102,10 @@ WHERE = {
     "gru_step_backward": {
         "dx": "the three pre-activation gradients, stacked like the forward; dx comes from all three",
         "dprev_h": "every road from prev_h to next_h (section 3): count them",
-        "dWx": "which input each block of Wx multiplies in the forward",
-        "dWh": "which input each block of Wh multiplies in the forward",
-        "db": "the bias is added to every row of the batch",
+        "dWx": "which input each block of Wx multiplies in the forward, and the shape (D, 3H)",
+        "dWh": "which input each block of Wh multiplies in the forward (the candidate's block is "
+               "different), and the shape (H, 3H)",
+        "db": "the bias is added to every row of the batch; its gradient has the shape (3H,)",
     },
     "gru_backward": {name: "what step t receives from step t + 1 and from dh[:, t], and what is "
                            "summed over the steps" for name in ("dx", "dh0", "dWx", "dWh", "db")},
@@ -118,21 +128,12 @@ OUTPUTS = {  # function -> (name, index in the returned tuple, dimension letters
     "stacked_gru_forward": [("h", 0, "NTH")],
     "bidirectional_gru_forward": [("out", 0, ("N", "T", "2H"))],
 }
-RETURNS = {"gru_step_forward": "(next_h, cache)", "gru_forward": "(h, cache)",
-           "gru_step_backward": "(dx, dprev_h, dWx, dWh, db)", "gru_backward": "(dx, dh0, dWx, dWh, db)",
-           "pytorch_gru_step_forward": "(next_h, cache)", "stacked_gru_forward": "(h, cache)",
-           "bidirectional_gru_forward": "(out, cache)"}
-
-
-def _spaced(low: float, high: float, *shape: int) -> np.ndarray:
-    """Evenly spaced values, shuffled by a fixed permutation so no block copies another."""
-    values = np.linspace(low, high, num=int(np.prod(shape)))
-    return values[np.random.default_rng(len(values)).permutation(len(values))].reshape(shape)
+CACHE = ("x", "prev_h", "Wx", "Wh", "r", "z", "h_tilde")
 
 
 def _params(D: int, H: int, scale: float = 1.0) -> tuple:
-    return (scale * _spaced(-0.8, 0.9, D, 3 * H), scale * _spaced(-0.7, 0.6, H, 3 * H),
-            _spaced(-0.5, 0.6, 3 * H))
+    return (scale * spaced(-0.8, 0.9, D, 3 * H), scale * spaced(-0.7, 0.6, H, 3 * H),
+            spaced(-0.5, 0.6, 3 * H))
 
 
 def visible_inputs() -> dict[str, dict[str, dict]]:
@@ -142,8 +143,8 @@ def visible_inputs() -> dict[str, dict[str, dict]]:
     upstream gradient; every other case holds ``args``.
     """
     N, T, D, H = 3, 4, 4, 3  # 3H = 9 differs from D, so a transposed dWx is a shape error
-    step = lambda N, D, H, scale=1.0: (_spaced(-0.4, 0.7, N, D), _spaced(-0.3, 0.5, N, H), *_params(D, H, scale))
-    seq = lambda N, T, D, H: (_spaced(-0.5, 0.5, N, T, D), _spaced(-0.2, 0.5, N, H), *_params(D, H))
+    step = lambda N, D, H, scale=1.0: (spaced(-0.4, 0.7, N, D), spaced(-0.3, 0.5, N, H), *_params(D, H, scale))
+    seq = lambda N, T, D, H: (spaced(-0.5, 0.5, N, T, D), spaced(-0.2, 0.5, N, H), *_params(D, H))
     return {
         "gru_step_forward": {"main": {"args": step(N, D, H)},
                              "N=1, D=1, H=1": {"args": step(1, 1, 1)},
@@ -151,210 +152,119 @@ def visible_inputs() -> dict[str, dict[str, dict]]:
         "gru_forward": {"main": {"args": seq(N, T, D, H)}, "T=1": {"args": seq(2, 1, D, H)},
                         "N=1, D=1, H=1": {"args": seq(1, 3, 1, 1)}},
         "gru_step_backward": {
-            "main": {"forward": step(N, D, H), "dout": _spaced(-1.0, 0.8, N, H)},
+            "main": {"forward": step(N, D, H), "dout": spaced(-1.0, 0.8, N, H)},
             "N=1, D=1, H=1": {"forward": step(1, 1, 1), "dout": np.array([[0.7]])},
-            "nearly saturated gates": {"forward": step(N, D, H, 6.0), "dout": _spaced(-1.0, 0.8, N, H)}},
+            "nearly saturated gates": {"forward": step(N, D, H, 6.0), "dout": spaced(-1.0, 0.8, N, H)}},
         "gru_backward": {
-            "main": {"forward": seq(N, T, D, H), "dout": _spaced(-1.0, 1.0, N, T, H)},
-            "T=1": {"forward": seq(2, 1, D, H), "dout": _spaced(-1.0, 1.0, 2, 1, H)},
-            "N=1, D=1, H=1": {"forward": seq(1, 3, 1, 1), "dout": _spaced(-1.0, 1.0, 1, 3, 1)},
+            "main": {"forward": seq(N, T, D, H), "dout": spaced(-1.0, 1.0, N, T, H)},
+            "T=1": {"forward": seq(2, 1, D, H), "dout": spaced(-1.0, 1.0, 2, 1, H)},
+            "N=1, D=1, H=1": {"forward": seq(1, 3, 1, 1), "dout": spaced(-1.0, 1.0, 1, 3, 1)},
             "a loss on the last state only": {"forward": seq(N, T, D, H),
                                               "dout": np.concatenate([np.zeros((N, T - 1, H)),
-                                                                      _spaced(-1.0, 1.0, N, 1, H)], axis=1)}},
+                                                                      spaced(-1.0, 1.0, N, 1, H)], axis=1)}},
         "pytorch_gru_step_forward": {
-            "main": {"args": (*step(N, D, H), _spaced(-0.6, 0.4, 3 * H))},
-            "N=1, D=1, H=1": {"args": (*step(1, 1, 1), _spaced(-0.6, 0.4, 3))},
-            "very large pre-activations": {"args": (*step(N, D, H, 3000.0), _spaced(-0.6, 0.4, 3 * H))}},
+            "main": {"args": (*step(N, D, H), spaced(-0.6, 0.4, 3 * H))},
+            "N=1, D=1, H=1": {"args": (*step(1, 1, 1), spaced(-0.6, 0.4, 3))},
+            "very large pre-activations": {"args": (*step(N, D, H, 3000.0), spaced(-0.6, 0.4, 3 * H))}},
         "stacked_gru_forward": {  # D == H: feeding x to every layer is then a wrong value
-            "main": {"args": (_spaced(-0.5, 0.5, N, T, H), _spaced(-0.3, 0.4, 3, N, H),
+            "main": {"args": (spaced(-0.5, 0.5, N, T, H), spaced(-0.3, 0.4, 3, N, H),
                               [_params(H, H, s) for s in (1.0, 0.8, 1.2)])},
-            "L=1": {"args": (_spaced(-0.5, 0.5, N, T, D), _spaced(-0.3, 0.4, 1, N, H), [_params(D, H)])},
-            "N=1, T=1": {"args": (_spaced(-0.5, 0.5, 1, 1, D), _spaced(-0.3, 0.4, 2, 1, H),
+            "L=1": {"args": (spaced(-0.5, 0.5, N, T, D), spaced(-0.3, 0.4, 1, N, H), [_params(D, H)])},
+            "N=1, T=1": {"args": (spaced(-0.5, 0.5, 1, 1, D), spaced(-0.3, 0.4, 2, 1, H),
                                   [_params(D, H), _params(H, H, 0.9)])},
-            "D=1, H=1": {"args": (_spaced(-0.5, 0.5, 2, 3, 1), _spaced(-0.3, 0.4, 2, 2, 1),
+            "D=1, H=1": {"args": (spaced(-0.5, 0.5, 2, 3, 1), spaced(-0.3, 0.4, 2, 2, 1),
                                   [_params(1, 1), _params(1, 1, 0.9)])}},
         "bidirectional_gru_forward": {
-            "main": {"args": (_spaced(-0.5, 0.5, N, T, D), _spaced(-0.3, 0.4, 2, N, H),
+            "main": {"args": (spaced(-0.5, 0.5, N, T, D), spaced(-0.3, 0.4, 2, N, H),
                               _params(D, H), _params(D, H, 0.7))},
-            "T=1": {"args": (_spaced(-0.5, 0.5, 2, 1, D), _spaced(-0.3, 0.4, 2, 2, H),
+            "T=1": {"args": (spaced(-0.5, 0.5, 2, 1, D), spaced(-0.3, 0.4, 2, 2, H),
                              _params(D, H), _params(D, H, 0.7))},
-            "N=1, D=1, H=1": {"args": (_spaced(-0.5, 0.5, 1, 3, 1), _spaced(-0.3, 0.4, 2, 1, 1),
+            "N=1, D=1, H=1": {"args": (spaced(-0.5, 0.5, 1, 3, 1), spaced(-0.3, 0.4, 2, 1, 1),
                                        _params(1, 1), _params(1, 1, 0.7))}},
     }
 
 
-def _call_args(name: str, case: dict, impl) -> tuple:
-    """The arguments of ``name`` for a case; a backward's cache comes from ``impl``'s forward."""
+def _args(function: str, label: str, case: dict, impl=None) -> tuple:
+    """The arguments of one call; a backward's cache is ``impl``'s forward's, or the stored one."""
     if "args" in case:
         return case["args"]
-    if name == "gru_step_backward":
-        return case["dout"], impl.gru_step_forward(*case["forward"])[1]
-    return case["dout"], impl.gru_forward(*case["forward"])[1]
+    if impl is None:
+        return case["dout"], stored_cache(ASSIGNMENT, f"{function}/{label}/cache", steps=function == "gru_backward")
+    forward = impl.gru_step_forward if function == "gru_step_backward" else impl.gru_forward
+    return case["dout"], forward(*case["forward"])[1]
 
 
-def main_args(name: str, impl) -> tuple:
-    """The arguments of ``name``'s main visible case (the grader stores mistakes' outputs on it)."""
-    return _call_args(name, visible_inputs()[name]["main"], impl)
+def call_args(function: str, impl) -> dict[str, tuple]:
+    """The arguments of every visible call of ``function``, by case (the grader stores the named
+    mistakes' outputs on them)."""
+    return {label: _args(function, label, case, impl) for label, case in visible_inputs()[function].items()}
 
 
 def fixture_values(impl) -> dict[str, np.ndarray]:
-    """The expected outputs of every visible case, and the forward values the caches need."""
+    """The expected outputs of every visible case, the caches the backward cases are given, and
+    the forwards' caches on their main case (to check their layout)."""
     values = {}
-    for name, cases in visible_inputs().items():
+    for function, cases in visible_inputs().items():
         for label, case in cases.items():
+            args = _args(function, label, case, impl)
             with np.errstate(over="ignore"):
-                result = getattr(impl, name)(*_call_args(name, case, impl))
-            for output, index, _ in OUTPUTS[name]:
-                values[f"{name}/{label}/{output}"] = result[index]
-            if name == "gru_step_forward":  # the cache layout, checked visibly
-                for k, item in enumerate(result[1]):
-                    values[f"{name}/{label}/cache{k}"] = item
-            if name == "gru_step_backward":  # r, z, h_tilde of the cache
-                cache = impl.gru_step_forward(*case["forward"])[1]
-                for k in (4, 5, 6):
-                    values[f"{name}/{label}/cache{k}"] = cache[k]
-            if name == "gru_backward":  # r, z, h_tilde and h, stacked over time: (N, T, H)
-                h, cache = impl.gru_forward(*case["forward"])
-                values[f"{name}/{label}/h"] = h
-                for k in (4, 5, 6):
-                    values[f"{name}/{label}/cache{k}"] = np.stack([c[k] for c in cache], axis=1)
+                result = getattr(impl, function)(*args)
+            for name, index, _ in OUTPUTS[function]:
+                values[f"{function}/{label}/{name}"] = np.asarray(result[index])
+            if "forward" in case:
+                values.update(flatten_cache(f"{function}/{label}/cache", args[-1]))
+            elif label == "main" and function in ("gru_step_forward", "gru_forward"):
+                values.update(flatten_cache(f"{function}/{label}/cache", result[-1]))
     return values
 
 
-def _expected(key: str) -> np.ndarray:
-    return load_fixture(ASSIGNMENT)[key]
-
-
-def _step_cache(label: str, forward) -> tuple:
-    """(x, prev_h, Wx, Wh, r, z, h_tilde), as gru_step_forward documents it."""
-    x, prev_h, Wx, Wh, _ = forward
-    return (x, prev_h, Wx, Wh, *(_expected(f"gru_step_backward/{label}/cache{k}") for k in (4, 5, 6)))
-
-
-def _sequence_cache(label: str, forward) -> list[tuple]:
-    """The T step caches, as gru_forward documents it."""
-    x, h0, Wx, Wh, _ = forward
-    h = _expected(f"gru_backward/{label}/h")
-    r, z, h_tilde = (_expected(f"gru_backward/{label}/cache{k}") for k in (4, 5, 6))
-    prev = [h0] + [h[:, t] for t in range(x.shape[1] - 1)]
-    return [(x[:, t], prev[t], Wx, Wh, r[:, t], z[:, t], h_tilde[:, t]) for t in range(x.shape[1])]
-
-
-def _problem(name: str, got, expected: np.ndarray, letters) -> str | None:
-    """What is wrong with one output, naming the wrong gate blocks of a (3H)-wide one."""
-    array = as_array(name, got)
-    problem = shape_problem(name, array.shape, expected.shape, letters) or value_problem(name, array, expected)
-    if problem and letters and THREE_H[0] in letters and array.shape == expected.shape and np.all(np.isfinite(array)):
-        wrong = [block for block, mine, want in zip(BLOCKS, np.split(array, 3, axis=-1),
-                                                    np.split(expected, 3, axis=-1))
-                 if value_problem(name, mine, want)]
-        problem += f" (wrong in the block{'s' * (len(wrong) > 1)} {', '.join(wrong)})"
-    return problem
-
-
-def _likely(name: str, got: dict) -> str | None:
-    """The hint of the stored mistake whose outputs all equal ``got``, if any."""
-    fixture = load_fixture(ASSIGNMENT)
-    prefix = f"{name}/mistake/"
-    for key in dict.fromkeys(k[len(prefix):].rsplit("/", 1)[0] for k in fixture if k.startswith(prefix)):
-        matches = True
-        for output, _, letters in OUTPUTS[name]:
-            stored = fixture[f"{prefix}{key}/{output}"]
-            try:
-                array = as_array(output, got[output])
-            except CheckFailure:
-                return None
-            if array.shape != stored.shape or value_problem(output, array, stored):
-                matches = False
-                break
-        if matches:
-            helper, _, outer_key = key.partition("@")
-            if outer_key:
-                inner = "gru_step_forward" if name in ("gru_forward", "stacked_gru_forward",
-                                                       "bidirectional_gru_forward") else "gru_step_backward"
-                return through_hint(helper, name, inner)
-            return HINTS[key]
-    return None
-
-
-def _verify(name: str, label: str, result) -> None:
-    """Compare every output of one case; raise one message naming all wrong and right ones."""
-    outputs = OUTPUTS[name]
-    expect(isinstance(result, (tuple, list)) and len(result) == len(RETURNS[name].split(",")),
-           f"{name} should return a tuple {RETURNS[name]}, got {type(result).__name__}")
-    got = {output: result[index] for output, index, _ in outputs}
-    problems, right = {}, []
-    for output, _, letters in outputs:
-        problem = _problem(output, got[output], _expected(f"{name}/{label}/{output}"), letters)
-        if problem:
-            problems[output] = problem
-        else:
-            right.append(output)
-    if not problems:
-        return
-    case = "" if label == "main" else f" [case: {label}]"
-    lines = [f"{name}{case}: {len(problems)} of {len(outputs)} outputs wrong"]
-    lines += [f"  - {problem}. Look at: {WHERE[name][output]}" for output, problem in problems.items()]
-    if right:
-        lines.append(f"  right: {', '.join(right)}")
-    likely = _likely(name, got) if label == "main" else None
-    if likely:
-        lines.append(f"  Likely mistake: {likely}")
-    raise CheckFailure("\n".join(lines))
-
-
-def _run_cases(name: str, fn, call, done: bool = True) -> None:
-    for label, case in visible_inputs()[name].items():
-        with np.errstate(over="ignore"):
-            _verify(name, label, call(fn, label, case))
-    if done:
-        passed(name)
+def _run(function: str, fn):
+    """Call ``fn`` on every case of ``function`` and verify it; the main case's result."""
+    layout = f"({', '.join(CACHE)})" if "forward" in visible_inputs()[function]["main"] else ""
+    return run_cases(ASSIGNMENT, function, fn, call_args(function, None), OUTPUTS[function],
+                     WHERE[function], layout, blocks=BLOCKS)
 
 
 def check_gru_step_forward(gru_step_forward) -> None:
-    """Visible check of ``gru_step_forward``: next_h, the cache's layout, saturated gates."""
-    _run_cases("gru_step_forward", gru_step_forward, lambda fn, label, case: fn(*case["args"]), done=False)
-    x, prev_h, Wx, Wh, b = visible_inputs()["gru_step_forward"]["main"]["args"]
-    cache = gru_step_forward(x, prev_h, Wx, Wh, b)[1]
-    names = ("x", "prev_h", "Wx", "Wh", "r", "z", "h_tilde")
-    expect(isinstance(cache, (tuple, list)) and len(cache) == 7,
-           f"the cache should be the tuple {names} of 7 items (gru_step_backward is graded with "
-           f"a cache in that layout), got {type(cache).__name__} of {len(cache) if hasattr(cache, '__len__') else '?'}")
-    for k, item in enumerate(names):
-        problem = _problem(f"cache[{k}] ({item})", cache[k], _expected(f"gru_step_forward/main/cache{k}"), None)
-        expect(problem is None, f"{problem}: the cache is (x, prev_h, Wx, Wh, r, z, h_tilde), in that order")
+    """Visible check of ``gru_step_forward``: next_h on three cases, then the cache's layout."""
+    _, cache = _run("gru_step_forward", gru_step_forward)
+    expect_cache(ASSIGNMENT, "gru_step_forward", cache, CACHE, "gru_step_backward")
     passed("gru_step_forward")
 
 
 def check_gru_forward(gru_forward) -> None:
-    """Visible check of ``gru_forward``: a T = 4 sequence, one step, one unit."""
-    _run_cases("gru_forward", gru_forward, lambda fn, label, case: fn(*case["args"]))
+    """Visible check of ``gru_forward``: T = 4, one step, one unit; then the caches' layout."""
+    _, cache = _run("gru_forward", gru_forward)
+    T = visible_inputs()["gru_forward"]["main"]["args"][0].shape[1]
+    expect_cache(ASSIGNMENT, "gru_forward", cache, CACHE, "gru_backward", steps=T)
+    passed("gru_forward")
 
 
 def check_gru_step_backward(gru_step_backward) -> None:
     """Visible check of ``gru_step_backward``: all five gradients, three cases."""
-    _run_cases("gru_step_backward", gru_step_backward,
-               lambda fn, label, case: fn(case["dout"], _step_cache(label, case["forward"])))
+    _run("gru_step_backward", gru_step_backward)
+    passed("gru_step_backward")
 
 
 def check_gru_backward(gru_backward) -> None:
     """Visible check of ``gru_backward``: all five gradients, four cases."""
-    _run_cases("gru_backward", gru_backward,
-               lambda fn, label, case: fn(case["dout"], _sequence_cache(label, case["forward"])))
+    _run("gru_backward", gru_backward)
+    passed("gru_backward")
 
 
 def check_pytorch_gru_step_forward(pytorch_gru_step_forward) -> None:
     """Visible check of ``pytorch_gru_step_forward`` (PyTorch's form, biases bx and bh)."""
-    _run_cases("pytorch_gru_step_forward", pytorch_gru_step_forward,
-               lambda fn, label, case: fn(*case["args"]))
+    _run("pytorch_gru_step_forward", pytorch_gru_step_forward)
+    passed("pytorch_gru_step_forward")
 
 
 def check_stacked_gru_forward(stacked_gru_forward) -> None:
     """Visible check of ``stacked_gru_forward``: three layers, one layer, one step."""
-    _run_cases("stacked_gru_forward", stacked_gru_forward, lambda fn, label, case: fn(*case["args"]))
+    _run("stacked_gru_forward", stacked_gru_forward)
+    passed("stacked_gru_forward")
 
 
 def check_bidirectional_gru_forward(bidirectional_gru_forward) -> None:
     """Visible check of ``bidirectional_gru_forward``: T = 4, one step, one unit."""
-    _run_cases("bidirectional_gru_forward", bidirectional_gru_forward,
-               lambda fn, label, case: fn(*case["args"]))
+    _run("bidirectional_gru_forward", bidirectional_gru_forward)
+    passed("bidirectional_gru_forward")

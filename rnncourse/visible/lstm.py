@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnncourse.compare import CheckFailure, expect
 from rnncourse.visible import (
-    cache_problem,
+    expect_cache,
     flatten_cache,
     passed,
+    run_cases,
+    spaced,
     stored_cache,
-    unpacking_failure,
-    verify_outputs,
 )
 
 ASSIGNMENT = "03_lstm"
@@ -62,24 +61,18 @@ WHERE = {
 }
 
 
-def _spaced(low: float, high: float, *shape: int) -> np.ndarray:
-    """Evenly spaced values, shuffled by a fixed permutation so no gate block copies another."""
-    values = np.linspace(low, high, num=int(np.prod(shape)))
-    return values[np.random.default_rng(len(values)).permutation(len(values))].reshape(shape)
-
-
 def _params(D: int, H: int, scale: float = 1.0) -> tuple:
-    return (scale * _spaced(-0.8, 0.9, D, 4 * H), scale * _spaced(-0.6, 0.7, H, 4 * H),
-            _spaced(-0.5, 0.6, 4 * H))
+    return (scale * spaced(-0.8, 0.9, D, 4 * H), scale * spaced(-0.6, 0.7, H, 4 * H),
+            spaced(-0.5, 0.6, 4 * H))
 
 
 def _step(N, D, H, scale=1.0):
-    return (_spaced(-0.4, 0.7, N, D), _spaced(-0.3, 0.5, N, H), _spaced(-0.9, 0.6, N, H),
+    return (spaced(-0.4, 0.7, N, D), spaced(-0.3, 0.5, N, H), spaced(-0.9, 0.6, N, H),
             *_params(D, H, scale))
 
 
 def _sequence(N, T, D, H):
-    return (_spaced(-0.5, 0.5, N, T, D), _spaced(-0.2, 0.5, N, H), *_params(D, H))
+    return (spaced(-0.5, 0.5, N, T, D), spaced(-0.2, 0.5, N, H), *_params(D, H))
 
 
 def visible_inputs() -> dict[str, dict[str, dict]]:
@@ -90,7 +83,7 @@ def visible_inputs() -> dict[str, dict[str, dict]]:
     """
     N, T, D, H = 3, 4, 4, 3  # 4H = 12 differs from D, so a transposed dWx is a shape error
     zeros = np.zeros((N, H))
-    last_only = np.concatenate([np.zeros((N, T - 1, H)), _spaced(-1.0, 1.0, N, 1, H)], axis=1)
+    last_only = np.concatenate([np.zeros((N, T - 1, H)), spaced(-1.0, 1.0, N, 1, H)], axis=1)
     return {
         "lstm_step_forward": {"main": {"args": _step(N, D, H)},
                               "N=1, D=1, H=1": {"args": _step(1, 1, 1)},
@@ -98,14 +91,14 @@ def visible_inputs() -> dict[str, dict[str, dict]]:
         "lstm_forward": {"main": {"args": _sequence(N, T, D, H)}, "T=1": {"args": _sequence(2, 1, D, H)},
                          "N=1, D=1, H=1": {"args": _sequence(1, 3, 1, 1)}},
         "lstm_step_backward": {
-            "main": {"forward": _step(N, D, H), "dh": _spaced(-1.0, 0.8, N, H), "dc": _spaced(-0.7, 0.9, N, H)},
+            "main": {"forward": _step(N, D, H), "dh": spaced(-1.0, 0.8, N, H), "dc": spaced(-0.7, 0.9, N, H)},
             "N=1, D=1, H=1": {"forward": _step(1, 1, 1), "dh": np.array([[0.7]]), "dc": np.array([[-0.4]])},
-            "dh = 0 (only dc)": {"forward": _step(N, D, H), "dh": zeros, "dc": _spaced(-0.7, 0.9, N, H)},
-            "dc = 0 (only dh)": {"forward": _step(N, D, H), "dh": _spaced(-1.0, 0.8, N, H), "dc": zeros}},
+            "dh = 0 (only dc)": {"forward": _step(N, D, H), "dh": zeros, "dc": spaced(-0.7, 0.9, N, H)},
+            "dc = 0 (only dh)": {"forward": _step(N, D, H), "dh": spaced(-1.0, 0.8, N, H), "dc": zeros}},
         "lstm_backward": {
-            "main": {"forward": _sequence(N, T, D, H), "dh": _spaced(-1.0, 1.0, N, T, H)},
-            "T=1": {"forward": _sequence(2, 1, D, H), "dh": _spaced(-1.0, 1.0, 2, 1, H)},
-            "N=1, D=1, H=1": {"forward": _sequence(1, 3, 1, 1), "dh": _spaced(-1.0, 1.0, 1, 3, 1)},
+            "main": {"forward": _sequence(N, T, D, H), "dh": spaced(-1.0, 1.0, N, T, H)},
+            "T=1": {"forward": _sequence(2, 1, D, H), "dh": spaced(-1.0, 1.0, 2, 1, H)},
+            "N=1, D=1, H=1": {"forward": _sequence(1, 3, 1, 1), "dh": spaced(-1.0, 1.0, 1, 3, 1)},
             "a loss on the last state only": {"forward": _sequence(N, T, D, H), "dh": last_only}},
     }
 
@@ -149,38 +142,17 @@ def fixture_values(impl) -> dict[str, np.ndarray]:
     return values
 
 
-def _run(function: str, fn) -> list:
+def _run(function: str, fn):
     """Call ``fn`` on every case of ``function`` and verify it; the main case's result."""
-    results = []
-    for label, case in visible_inputs()[function].items():
-        about = "the main case" if label == "main" else label
-        try:
-            with np.errstate(over="ignore"):  # exp(-a) may overflow to inf, which is harmless
-                result = fn(*_args(function, label, case))
-        except (ValueError, TypeError, IndexError) as err:
-            failure = unpacking_failure(function, err, f"({', '.join(CACHE)})") if "forward" in case else None
-            if failure is None:
-                raise
-            raise failure from None
-        verify_outputs(ASSIGNMENT, function, label, about, OUTPUTS[function], result,
-                       WHERE[function], blocks=GATES)
-        results.append(result)
-    return results[0]
-
-
-def _expect_cache(function: str, cache, step: int | None = None) -> None:
-    prefix = f"{function}/main/cache" + ("" if step is None else f"/{step}")
-    expected = stored_cache(ASSIGNMENT, prefix)
-    problem = cache_problem(function if step is None else f"{function} (step {step})", cache, CACHE,
-                            expected, "lstm_step_backward")
-    if problem:
-        raise CheckFailure(problem)
+    layout = f"({', '.join(CACHE)})" if "forward" in visible_inputs()[function]["main"] else ""
+    return run_cases(ASSIGNMENT, function, fn, call_args(function, None), OUTPUTS[function],
+                     WHERE[function], layout, blocks=GATES)
 
 
 def check_lstm_step_forward(lstm_step_forward) -> None:
     """Visible check of ``lstm_step_forward``: h and c on three cases, then the cache's layout."""
     _, _, cache = _run("lstm_step_forward", lstm_step_forward)
-    _expect_cache("lstm_step_forward", cache)
+    expect_cache(ASSIGNMENT, "lstm_step_forward", cache, CACHE, "lstm_step_backward")
     passed("lstm_step_forward")
 
 
@@ -188,11 +160,7 @@ def check_lstm_forward(lstm_forward) -> None:
     """Visible check of ``lstm_forward``: T = 4, one step, one unit; then the caches' layout."""
     _, cache = _run("lstm_forward", lstm_forward)
     T = visible_inputs()["lstm_forward"]["main"]["args"][0].shape[1]
-    expect(isinstance(cache, list) and len(cache) == T,
-           f"the cache of lstm_forward should be a list of the T = {T} step caches, "
-           f"got {type(cache).__name__}: lstm_backward is graded with a cache in that layout")
-    for t, step in enumerate(cache):
-        _expect_cache("lstm_forward", step, t)
+    expect_cache(ASSIGNMENT, "lstm_forward", cache, CACHE, "lstm_backward", steps=T)
     passed("lstm_forward")
 
 

@@ -5,18 +5,19 @@ Inputs are small and drawn from fixed seeds, so a check gives the same message e
 They contain every kind of case the hidden checks draw (N = 1 and S = 1, padded rows, a row that
 is all padding, very large scores; for the search: beam 1, a beam that holds every sequence,
 max_len = 1, a model that never ends), without the hidden values. Expected outputs come from
-the stored fixture, and so do the outputs of the typical mistakes the hidden checks name: when
-an answer equals one of them, the check names the mistake (the hints below are the grader's).
-A backward function is given a cache in the layout attention_forward documents, built from
-the fixture, so its check does not depend on the student's own forward pass.
+the stored fixture, and so do the outputs of the typical mistakes the hidden checks name (the
+hints below are the grader's): a check reports every output it finds wrong and every one it
+finds right, and names the mistake when an answer equals one of them. A backward function is
+given the cache the reference attention_forward builds, in the documented layout, stored in the
+fixture, so its check does not depend on the student's own forward pass.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from rnncourse.beam import TableStep, exhaustive_search, ranked_arrays
-from rnncourse.compare import CheckFailure, as_array, expect, shape_problem, value_problem
-from rnncourse.visible import load_fixture, passed
+from rnncourse.compare import CheckFailure, as_array, expect
+from rnncourse.visible import flatten_cache, passed, stored_cache, verify_outputs
 
 ASSIGNMENT = "06_seq2seq"
 
@@ -30,9 +31,9 @@ HINTS = {
                       "BEFORE normalising, so the real positions' weights sum to 1",
         "mask_ignored": "the mask is ignored: padded positions must get weight exactly 0",
         "mask_inverted": "the mask is read the wrong way round: True marks a REAL position",
-        "no_tanh": "the scores miss the tanh: e = tanh(q Wq + K Wk) v",
-        "unstable": "exp of large scores overflows: subtract each row's largest real score "
-                    "before exp",
+        "no_tanh": "the scores miss the tanh of section 2's additive score",
+        "unstable": "exp of large scores overflows (inf / inf is NaN): the softmax is unchanged "
+                    "by a shift of a row's scores, which can keep every exponent <= 0",
         "context_scores": "the context weights K by the raw scores; weight it by the softmax",
     },
     "attention_backward": {
@@ -57,7 +58,7 @@ HINTS = {
         "fixed_beam": "finished hypotheses do not keep their places: at each step extend only "
                       "beam_size minus (hypotheses finished so far) hypotheses",
         "state_not_selected": "the states are not selected: after choosing the hypotheses to "
-                              "keep, pass step their states, new_state[index], one row per "
+                              "keep, step must get the state of each kept hypothesis, one row per "
                               "hypothesis in the same order",
         "bos_kept": "bos is part of the returned tokens; a sequence starts after it",
         "unsorted": "the list is not ranked: return the hypotheses best (highest score) first",
@@ -65,7 +66,7 @@ HINTS = {
                               "return them too",
     },
     "length_normalise": {
-        "twice": "the length penalty is applied twice: divide the score by L**alpha once",
+        "twice": "the length penalty is applied twice: the score is divided by L**alpha once",
         "multiplied": "the score is multiplied by L**alpha; divide it",
         "not_ranked": "the hypotheses are not ranked again by their new scores",
         "old_scores": "the old scores are returned: return each hypothesis with its NEW score",
@@ -129,62 +130,67 @@ def outputs_of(function: str, args: tuple, result) -> list:
     return list(result[:count])
 
 
+# Where to look when an output is wrong: which equation, which road, which shape.
+WHERE = {
+    "attention_forward": {
+        "weights": "the softmax of section 2 over the real positions of each row, and what a padded "
+                   "position gets; for very large scores, the softmax's stability",
+        "context": "the weighted sum of section 2: which array is weighted, by which weights, over "
+                   "which axis"},
+    "attention_backward": {
+        "dq": "back through the softmax (every weight of a row depends on every score of the row), "
+              "then the tanh, then the product the query enters; the query meets every position s",
+        "dK": "the roads from K to the context in section 3: count them and add them",
+        "dWq": "which array multiplies Wq in the scores, what is summed over the positions, and the "
+               "shape (Hq, A)",
+        "dWk": "which array multiplies Wk in the scores, what is summed over n and s, and the shape (Hk, A)",
+        "dv": "v scores every position n, s, so its gradient gathers all of them; the shape (A,)"},
+    "beam_search": {
+        "tokens": "the docstring: which hypotheses are extended at each step, which are kept, what "
+                  "happens to one that emitted eos, and the order of the list",
+        "scores": "how a hypothesis' score grows with each token it takes (the docstring)"},
+    "length_normalise": {
+        "tokens": "the order of the list once the scores are normalised",
+        "scores": "the length normalisation of section 6: what L counts and where alpha enters"},
+}
+
+
+def _args(function: str, case: str, args, impl=None) -> tuple:
+    """The arguments of one call; the backward's cache is ``impl``'s forward's, or the stored one."""
+    if function != "attention_backward":
+        return args
+    if impl is None:
+        return args["dcontext"], stored_cache(ASSIGNMENT, f"{function}/{case}/cache")
+    return args["dcontext"], impl.attention_forward(*args["forward"])[2]
+
+
+def call_args(function: str, impl) -> dict[str, tuple]:
+    """The arguments of every visible call of ``function``, by case (the grader stores the named
+    mistakes' outputs on them)."""
+    return {case: _args(function, case, args, impl) for case, args in visible_inputs()[function].items()}
+
+
 def fixture_values(impl) -> dict[str, np.ndarray]:
-    """The expected outputs of the visible checks, computed with ``impl``'s functions."""
+    """The expected outputs of the visible checks, computed with ``impl``'s functions, and the
+    caches the backward's cases are given."""
     values = {}
     for function, cases in visible_inputs().items():
-        for case, args in cases.items():
-            if function == "attention_backward":
-                context, weights, cache = impl.attention_forward(*args["forward"])
-                values[f"{function}/{case}/u"] = cache[6]
-                values[f"{function}/{case}/a"] = weights
-                args = (args["dcontext"], cache)
+        for case, args in call_args(function, impl).items():
             result = getattr(impl, function)(*args)
             for name, value in zip(OUTPUTS[function], outputs_of(function, args, result)):
                 values[f"{function}/{case}/{name}"] = np.asarray(value, dtype=np.float64)
+            if function == "attention_backward":
+                values.update(flatten_cache(f"{function}/{case}/cache", args[1]))
     return values
 
 
-def _cache(case: str, forward_args: tuple) -> tuple:
-    """(q, K, mask, Wq, Wk, v, u, weights), as attention_forward documents it."""
-    fixture = load_fixture(ASSIGNMENT)
-    return (*forward_args, fixture[f"attention_backward/{case}/u"], fixture[f"attention_backward/{case}/a"])
-
-
-def _matches(got, stored: np.ndarray) -> bool:
-    try:
-        array = as_array("output", got)
-    except CheckFailure:
-        return False
-    return array.shape == stored.shape and value_problem("output", array, stored) is None
-
-
-def named_mistake(function: str, case: str, got: list) -> str | None:
-    """The hint of the typical mistake whose outputs on this case equal ``got``, if any."""
-    fixture = load_fixture(ASSIGNMENT)
-    for mistake, hint in HINTS[function].items():
-        keys = [f"mistake/{function}/{case}/{mistake}/{name}" for name in OUTPUTS[function]]
-        if all(key in fixture for key in keys) and all(_matches(g, fixture[k]) for g, k in zip(got, keys)):
-            return hint
-    return None
-
-
-def _compare(function: str, case: str, about: str, got: list, hints: dict) -> None:
-    """Every output of ``function`` on ``case`` against the fixture; a named mistake if known."""
-    fixture = load_fixture(ASSIGNMENT)
-    for name, value in zip(OUTPUTS[function], got):
-        array = as_array(name, value)
-        want = fixture[f"{function}/{case}/{name}"]
-        problem = shape_problem(name, array.shape, want.shape, LETTERS[name]) or value_problem(name, array, want)
-        if problem:
-            mistake = named_mistake(function, case, got)
-            where = f" ({about})"
-            raise CheckFailure(problem + where + (f". Likely mistake: {mistake}" if mistake
-                                                  else f". {hints.get(name, '')}"))
-
-
-def _run(function: str, fn, args: tuple) -> list:
-    return outputs_of(function, args, fn(*args))
+def _verify(function: str, fn, case: str, about: str) -> list:
+    """Call ``fn`` on one case and compare every output with the fixture; the outputs."""
+    args = _args(function, case, visible_inputs()[function][case])
+    got = outputs_of(function, args, fn(*args))
+    outputs = [(name, k, LETTERS[name]) for k, name in enumerate(OUTPUTS[function])]
+    verify_outputs(ASSIGNMENT, function, case, about, outputs, got, WHERE[function])
+    return got
 
 
 ATTENTION_ABOUT = {"padded": "N=3, S=5, rows padded after 5, 3 and 1 positions",
@@ -194,13 +200,8 @@ ATTENTION_ABOUT = {"padded": "N=3, S=5, rows padded after 5, 3 and 1 positions",
 
 def check_attention_forward(attention_forward) -> None:
     """Visible check of ``attention_forward``: padded rows, N = S = 1, an empty row, large scores."""
-    cases = visible_inputs()["attention_forward"]
-    hints = {"weights": "the weights are a softmax of the scores over the real positions of each "
-                        "row, exactly 0 at padding", "context": "the context is the weighted sum "
-                        "of the encoder states over the positions s"}
-    for case, args in cases.items():
-        got = _run("attention_forward", attention_forward, args)
-        _compare("attention_forward", case, ATTENTION_ABOUT[case], got, hints)
+    for case, args in visible_inputs()["attention_forward"].items():
+        got = _verify("attention_forward", attention_forward, case, ATTENTION_ABOUT[case])
         expect(np.all(as_array("weights", got[1])[~args[2]] == 0),
                "the weights at padded positions must be exactly 0 (not just small)")
     passed("attention_forward")
@@ -208,13 +209,8 @@ def check_attention_forward(attention_forward) -> None:
 
 def check_attention_backward(attention_backward) -> None:
     """Visible check of ``attention_backward``: all five gradients on three cases."""
-    hints = {"dq": "go back through the softmax, then the tanh, then q Wq (the query is added "
-                   "at every position)", "dK": "K reaches the loss twice: through the weighted "
-                   "sum and through the scores", "dWq": "", "dWk": "", "dv": ""}
-    for case, inputs in visible_inputs()["attention_backward"].items():
-        args = (inputs["dcontext"], _cache(case, inputs["forward"]))
-        got = _run("attention_backward", attention_backward, args)
-        _compare("attention_backward", case, ATTENTION_ABOUT[case], got, hints)
+    for case in visible_inputs()["attention_backward"]:
+        _verify("attention_backward", attention_backward, case, ATTENTION_ABOUT[case])
     passed("attention_backward")
 
 
@@ -226,19 +222,16 @@ SEARCH_ABOUT = {"greedy": "beam_size=1, i.e. greedy decoding", "beam": "beam_siz
 def check_beam_search(beam_search) -> None:
     """Visible check of ``beam_search`` on a toy model: greedy, beam 3, exhaustive, max_len = 1,
     no eos; the exhaustive case is also compared with a brute-force search."""
-    hints = {"tokens": "see the docstring for which hypotheses are extended and kept",
-             "scores": "how a hypothesis' score grows with each token it takes (the docstring)"}
     answers = {}
-    for case, args in visible_inputs()["beam_search"].items():
+    for case in visible_inputs()["beam_search"]:
         try:
-            answers[case] = _run("beam_search", beam_search, args)
+            answers[case] = _verify("beam_search", beam_search, case, SEARCH_ABOUT[case])
         except ValueError as err:
             if "step expects" not in str(err):
                 raise
             raise CheckFailure(f"beam_search called step with a state that does not match the "
                                f"tokens ({SEARCH_ABOUT[case]}): {err}. Likely mistake: "
                                f"{HINTS['beam_search']['state_not_selected']}") from None
-        _compare("beam_search", case, SEARCH_ABOUT[case], answers[case], hints)
     model, _, bos, _, beam, max_len = visible_inputs()["beam_search"]["every"]
     every = exhaustive_search(model, bos, max_len)
     expect(len(every) == beam and np.allclose(answers["every"][1], [score for _, score in every]),
@@ -246,13 +239,12 @@ def check_beam_search(beam_search) -> None:
     passed("beam_search")
 
 
+NORMALISE_ABOUT = {"alpha": "alpha=0.7", "mean": "alpha=1", "zero": "alpha=0", "single": "one hypothesis",
+                   "empty": "an empty list"}
+
+
 def check_length_normalise(length_normalise) -> None:
     """Visible check of ``length_normalise``: alpha 0.7, 1 and 0, one hypothesis, none."""
-    hints = {"tokens": "rank the hypotheses by their normalised scores, best first",
-             "scores": "the length normalisation of section 6: what L counts and where alpha enters"}
-    about = {"alpha": "alpha=0.7", "mean": "alpha=1", "zero": "alpha=0", "single": "one hypothesis",
-             "empty": "an empty list"}
-    for case, args in visible_inputs()["length_normalise"].items():
-        got = _run("length_normalise", length_normalise, args)
-        _compare("length_normalise", case, about[case], got, hints)
+    for case in visible_inputs()["length_normalise"]:
+        _verify("length_normalise", length_normalise, case, NORMALISE_ABOUT[case])
     passed("length_normalise")

@@ -9,8 +9,9 @@ the REFERENCE forward function, in the layout its docstring documents.
 
 Each mistake is a small variant of the reference, written with switches whose defaults are the
 correct computation (a test proves that). The hint of each mistake is the one the visible
-check gives (``rnncourse.visible.gru.HINTS``), and the visible check names the mistake from the
-outputs stored by :func:`visible_mistake_values`, so a student hears the same diagnosis from both.
+check gives (``rnncourse.visible.gru.HINTS``), and the visible check names the mistake from its
+outputs on the visible cases, stored in the fixture (``visible_mistakes.mistake_outputs``), so a
+student hears the same diagnosis from both.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from autograder.checks.framework import (
 )
 from autograder.checks.reference import load_reference
 from autograder.checks.samples import in_float32, replaced, solved
+from autograder.checks.visible_mistakes import mistake_outputs
 from rnncourse.visible import gru as visible
 
 ASSIGNMENT = "04_gru"
@@ -444,24 +446,6 @@ MISTAKES = {"gru_step_forward": STEP_FORWARD_MISTAKES, "gru_forward": FORWARD_MI
             "bidirectional_gru_forward": BIDIRECTIONAL_MISTAKES}
 
 
-def visible_mistake_values(ref) -> dict[str, np.ndarray]:
-    """The outputs of every named mistake on the visible checks' main inputs, for the fixture.
-
-    Stored as ``"<function>/mistake/<key>/<output>"``, so the visible check can say which
-    mistake a wrong answer matches without holding any broken code itself.
-    """
-    exercises = {e.name: e for e in NOTEBOOK.exercises}
-    values = {}
-    for name, mistakes in MISTAKES.items():
-        args = visible.main_args(name, ref)
-        for key, mistake in mistakes.items():
-            with np.errstate(all="ignore"):
-                result = mistake.make(ref)(*args)
-            for output in exercises[name].outputs:
-                values[f"{name}/mistake/{key}/{output.name}"] = np.asarray(result[output.index], dtype=np.float64)
-    return values
-
-
 NOTEBOOK = Notebook(
     id=ASSIGNMENT,
     exercises=(GRU_STEP_FORWARD, GRU_FORWARD, GRU_STEP_BACKWARD, GRU_BACKWARD,
@@ -469,7 +453,8 @@ NOTEBOOK = Notebook(
     visible=visible,
     by_hand=True,  # the graded functions are NumPy; the PyTorch parts are ungraded experiments
     provided_from=("01_vanilla_rnn", "02_bptt", "03_lstm"),
-    visible_mistakes=visible_mistake_values,
+    # the named mistakes' outputs on the visible cases, so the visible checks name them too
+    visible_mistakes=lambda reference: mistake_outputs(NOTEBOOK, reference),
     written=(Written("gru_update_path", 2),),
     samples=(
         Sample("perfect", {"*": solved}, answers={"gru_update_path": Answer(MODEL, 2)}),

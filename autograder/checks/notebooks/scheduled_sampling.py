@@ -32,6 +32,7 @@ from torch.nn import functional as F
 from autograder.checks.declaration import Notebook, Sample
 from autograder.checks.framework import Case, Exercise, Mistake, Output
 from autograder.checks.samples import in_float32, replaced, solved
+from autograder.checks.visible_mistakes import mistake_outputs
 from rnncourse.compare import CheckFailure
 from rnncourse.decoder import PARAMETER_NAMES, decoder_from_arrays, on_plain_data, one_thread
 from rnncourse.visible import scheduled_sampling as props
@@ -389,6 +390,8 @@ NOTEBOOK = Notebook(
                SCHEDULED_SAMPLING_LOSS, SEQUENCE_COIN_LOSS),
     visible=props,
     by_hand=False,  # the losses are PyTorch by design
+    # the schedules' named mistakes on the visible points, so the visible checks name them too
+    visible_mistakes=lambda reference: mistake_outputs(NOTEBOOK, reference),
     samples=(
         Sample("perfect", {"*": solved}),
         Sample("blank", {}, {"*": 0}),

@@ -26,9 +26,10 @@ from autograder.checks.declaration import Notebook, Sample
 from autograder.checks.framework import Case, Exercise, Mistake, Output
 from autograder.checks.reference import load_reference
 from autograder.checks.samples import in_float32, replaced, solved
+from autograder.checks.visible_mistakes import mistake_outputs
 from rnncourse.beam import TableStep
 from rnncourse.visible import seq2seq as visible
-from rnncourse.visible.seq2seq import HINTS, LETTERS, OUTPUTS, outputs_of, visible_inputs
+from rnncourse.visible.seq2seq import HINTS, LETTERS, OUTPUTS, outputs_of
 
 ASSIGNMENT = "06_seq2seq"
 
@@ -305,34 +306,13 @@ MISTAKES = {"attention_forward": ATTENTION_FORWARD_MISTAKES,
             "beam_search": BEAM_SEARCH_MISTAKES, "length_normalise": LENGTH_NORMALISE_MISTAKES}
 
 
-def visible_mistakes(reference) -> dict[str, np.ndarray]:
-    """The outputs of every typical mistake on the visible checks' inputs, for the fixture, so
-    a visible check can name a mistake: ``mistake/<function>/<case>/<id>/<output>``.
-
-    A variant that raises on a case stores nothing for it."""
-    values, caches = {}, {}
-    for function, cases in visible_inputs().items():
-        for case, args in cases.items():
-            if function == "attention_backward":
-                caches.setdefault(case, reference.attention_forward(*args["forward"])[2])
-                args = (args["dcontext"], caches[case])
-            for key, mistake in MISTAKES[function].items():
-                try:
-                    with np.errstate(all="ignore"):
-                        got = outputs_of(function, args, mistake.make(reference)(*args))
-                except Exception:
-                    continue
-                for name, value in zip(OUTPUTS[function], got):
-                    values[f"mistake/{function}/{case}/{key}/{name}"] = np.asarray(value, dtype=np.float64)
-    return values
-
-
 NOTEBOOK = Notebook(
     id=ASSIGNMENT,
     exercises=(ATTENTION_FORWARD, ATTENTION_BACKWARD, BEAM_SEARCH, LENGTH_NORMALISE),
     visible=visible,
     by_hand=True,  # the graded functions are NumPy; the PyTorch model is provided code
-    visible_mistakes=visible_mistakes,
+    # the named mistakes' outputs on the visible cases, so the visible checks name them too
+    visible_mistakes=lambda reference: mistake_outputs(NOTEBOOK, reference),
     samples=(
         Sample("perfect", {"*": solved}),
         Sample("blank", {}, {"*": 0}),

@@ -227,7 +227,39 @@ REPEATS = 4000  # runs per starting row when the distribution is checked: ~0.05 
 
 
 def _probabilities(step, params, prefix, temperature):
-    return visible.first_draw_probabilities(step, params, prefix, temperature)
+    """The exact probabilities of the first two tokens a correct sampler over the RNN step
+    ``step`` draws after ``prefix``: (N, V) for the first, (N, V, V) for the second given the
+    first.
+
+    Grader-side only: the visible check reads them from the fixture, so the student package
+    holds no temperature softmax of the solution.
+    """
+    N, V = prefix.shape[0], params["W_out"].shape[1]
+
+    def advance(ids, h):
+        return step(params["W_embed"][ids], h, params["Wx"], params["Wh"], params["b"])[0]
+
+    def probabilities(h):
+        scores = h @ params["W_out"] + params["b_out"]  # (..., V)
+        if temperature == 0:
+            return np.eye(V)[scores.argmax(axis=-1)]
+        z = scores / temperature
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
+    h = np.zeros((N, params["Wh"].shape[0]))
+    for t in range(prefix.shape[1]):
+        h = advance(prefix[:, t], h)
+    after = np.stack([advance(np.full(N, token), h) for token in range(V)], axis=1)  # (N, V, H)
+    return probabilities(h), probabilities(after)
+
+
+def _sample_probabilities(ref) -> dict[str, np.ndarray]:
+    """The probabilities the visible check of ``sample`` compares its draws with, for the fixture."""
+    params, prefix, _, temperature, _ = visible.visible_inputs()["sample"]
+    probs0, probs1 = _probabilities(ref.rnn_step_forward, params, prefix, temperature)
+    one = _probabilities(ref.rnn_step_forward, params, prefix[:1, :1], 1.0)[0]
+    return {"sample/probs0": probs0, "sample/probs1": probs1, "sample/one/probs0": one}
 
 
 def _sample_ids(fn, args) -> np.ndarray:
@@ -305,8 +337,10 @@ NOTEBOOK = Notebook(
     exercises=(RNN_STEP_FORWARD, RNN_FORWARD, WORD_EMBEDDING_FORWARD, TEMPORAL_AFFINE_FORWARD,
                TEMPORAL_SOFTMAX_LOSS, SAMPLE),
     visible=visible,
-    # the named mistakes' outputs on the visible cases, so the visible checks name them too
-    visible_mistakes=lambda reference: mistake_outputs(NOTEBOOK, reference),
+    # the named mistakes' outputs on the visible cases, so the visible checks name them too,
+    # and the sampling probabilities the visible check of sample compares its draws with
+    visible_mistakes=lambda reference: {**mistake_outputs(NOTEBOOK, reference),
+                                        **_sample_probabilities(reference)},
     by_hand=True,
     samples=(
         Sample("perfect", {"*": solved}),
