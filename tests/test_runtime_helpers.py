@@ -82,3 +82,25 @@ def test_scaled_orthogonal_has_every_singular_value_sigma():
     assert np.array_equal(W, scaled_orthogonal(6, 0.9, np.random.default_rng(0)))
     with pytest.raises(ValueError, match="H must be"):
         scaled_orthogonal(0, 1.0, np.random.default_rng(0))
+
+
+def test_text_features_need_memory_and_correlations_find_a_tracking_unit():
+    from rnncourse.interpret import correlations, text_features
+
+    text = "AB:\nhi yo\nok\nCD:\nx"
+    features = text_features(text)
+    assert features["position in the line"].tolist() == [1, 2, 3, 0, 1, 2, 3, 4, 5, 0, 1, 2, 0, 1, 2, 3, 0, 1]
+    assert features["position in the word"].tolist() == [1, 2, 0, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 0, 1]
+    assert features["inside a speaker's name"].tolist() == [1] * 3 + [0] * 10 + [1] * 3 + [0] * 2
+    assert features["line of the speech"].tolist() == [0] * 4 + [1] * 6 + [2] * 3 + [0] * 4 + [1]
+    rng = np.random.default_rng(0)
+    line = features["position in the line"]
+    activations = np.stack([rng.normal(size=line.size), -2 * line + 1, np.ones(line.size)], axis=1)
+    r = correlations(activations, features)
+    assert r["position in the line"][1] == pytest.approx(-1.0)
+    assert r["position in the line"][2] == 0.0  # a constant unit correlates with nothing
+    assert abs(r["position in the line"][0]) < 0.9
+    with pytest.raises(ValueError, match="expected"):
+        correlations(activations[:-1], features)
+    with pytest.raises(ValueError, match="non-empty"):
+        text_features("")
