@@ -3,8 +3,9 @@
 The course's models are small: a matrix product of a batch of 16 by 128 hidden units takes
 microseconds, and splitting it over several BLAS threads costs more in hand-offs than it saves.
 On a loaded 2-core machine the default threads also fight with every other process over the
-cores: 300 steps of notebook 02's training took 23.7 s with the default threading and 5.7 s on
-one thread (measured while other work shared the machine). So the notebooks train on one thread.
+cores: 300 steps of notebook 02's training took 159 s and 166 s with OpenBLAS's default two
+threads and 19 s and 24 s on one thread (load average about 11). So the notebooks train on one
+thread.
 
 ``training_threads(n)`` limits the threads inside a ``with`` block and restores them afterwards;
 ``use_training_threads(n)`` sets them for the rest of the session (one line in a notebook).
