@@ -364,7 +364,7 @@ def plot_char_activations(
         grid[r, c] = value
     fig, ax = _figure_and_axes(ax, (0.14 * width + 1.5, 0.3 * rows + 0.8))
     image = ax.imshow(np.ma.masked_invalid(grid), cmap="bwr", vmin=vmin, vmax=vmax, aspect="auto",
-                      interpolation="nearest")
+                      interpolation="nearest", alpha=0.65)  # light enough to read the text on
     for r, c, ch, _ in cells:
         ax.text(c, r, ch, ha="center", va="center", fontsize=8, family="monospace")
     ax.set_xticks([])
