@@ -5,6 +5,7 @@
     grade COURSE [ASSIGNMENT ...]  grade a class collected in an nbgrader course folder
     bench [--students N] [--repeats R]  time plain nbgrader against this course's grading
     demo [--work DIR]              the whole loop on the sample classes
+    student-kit --out DIR [ASSIGNMENT ...]  what students receive, as the release schedule allows
 
 Options before the command: -v (more detail), -q (warnings and errors only), --debug (a
 traceback when the grader itself fails).
@@ -50,6 +51,7 @@ def _assignment(text: str) -> str:
 
 def _release(args) -> None:
     from autograder.authoring.generated import refresh
+    from autograder.authoring.kit import release_notes
     from autograder.authoring.release import release
 
     for assignment in args.assignments:
@@ -59,6 +61,8 @@ def _release(args) -> None:
         log.info(f"{validation.assignment}: valid ({validation.seconds:.0f} s): solution earns "
                  "full marks, release earns zero, no solution text")
     log.info(f"wrote assignments/ for {', '.join(args.assignments)}")
+    for note in release_notes(args.assignments):
+        (log.warning if note.startswith("warning") else log.info)(note)
 
 
 def _fixtures(args) -> None:
@@ -105,6 +109,24 @@ def _demo(args) -> None:
     if work.exists() and any(work.iterdir()):
         raise CourseError(f"{work} is not empty: remove it or pass another --work folder")
     run_demo(work, args.assignments)
+
+
+def _date(text: str):
+    """An argparse type: a date written YYYY-MM-DD, or a clear error."""
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date written YYYY-MM-DD") from None
+
+
+def _student_kit(args) -> None:
+    from autograder.authoring.kit import build
+
+    kit = build(Path(args.out), args.assignments, today=args.today, force=args.force, archive=args.zip)
+    log.info(f"wrote the student kit {kit.folder}: {', '.join(kit.notebooks)}, the rnncourse "
+             f"package and README.md" + (f"; zipped as {kit.archive}" if kit.archive else ""))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -169,6 +191,23 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--work", default="build/demo", help="an empty work folder (default build/demo)")
     p.add_argument("assignments", default=every, **assignment_args)
     p.set_defaults(run=_demo)
+
+    p = commands.add_parser(
+        "student-kit", help="the released notebooks and the rnncourse package, for students",
+        description="Write DIR/<assignment>/<assignment>.ipynb for each released notebook named "
+                    "(from assignments/), DIR/rnncourse (the student package, no grader code) and "
+                    "DIR/README.md. The release schedule (schedule.toml) decides what may go out: "
+                    "a notebook not yet open, or one whose provided cells hold the solutions of a "
+                    "notebook not yet past its due date, is refused before anything is written.")
+    p.add_argument("assignments", default=[], help="notebooks to hand out (default: every one open "
+                   f"on --today): {', '.join(every)}", **assignment_args)
+    p.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder")
+    p.add_argument("--today", type=_date, default=None, metavar="YYYY-MM-DD",
+                   help="the day the schedule is checked against (default: today)")
+    p.add_argument("--force", action="store_true",
+                   help="hand out what the schedule refuses, with a warning")
+    p.add_argument("--zip", action="store_true", help="also write DIR.zip")
+    p.set_defaults(run=_student_kit)
     return top
 
 

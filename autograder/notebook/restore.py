@@ -244,7 +244,7 @@ def _put_back_missing(cells: list[dict], source: NotebookSource, found) -> None:
     for index, spec in enumerate(source.cells):
         if spec.grade_id in present:
             continue
-        if spec.kind.student_writes:
+        if spec.kind.student_writes and spec.kind != CellKind.MANUAL:
             found(spec.grade_id, Check.DELETED_CELL, Severity.INFO, "none",
                   f"the {spec.kind} cell was deleted (its code may live in another cell)")
             continue
@@ -254,9 +254,14 @@ def _put_back_missing(cells: list[dict], source: NotebookSource, found) -> None:
             if positions:
                 at = positions[-1] + 1
                 break
-        cells.insert(at, _cell(spec.cell_type, spec.source_text, spec.release.get("metadata", {})))
+        # a written answer comes back as released (unanswered: nbgrader scores it 0), never
+        # with the model answer that is its source
+        text = text_of(spec.release) if spec.kind == CellKind.MANUAL else spec.source_text
+        cells.insert(at, _cell(spec.cell_type, text, spec.release.get("metadata", {})))
         present.add(spec.grade_id)
-        what = "grade cell was deleted; restored from the source and graded" if spec.kind == CellKind.GRADE \
-            else "locked cell was deleted; restored from the source"
+        what = {CellKind.GRADE: "grade cell was deleted; restored from the source and graded",
+                CellKind.MANUAL: "written answer cell was deleted; put back unanswered (the "
+                                 "student's own cells are kept for the TA to read)"
+                }.get(spec.kind, "locked cell was deleted; restored from the source")
         found(spec.grade_id, Check.DELETED_CELL, Severity.FLAG if spec.cell_type == "code" else Severity.INFO,
               "restored", f"the {what}")
