@@ -1,4 +1,5 @@
-"""Display helpers the notebooks call: loss curves, temperature, samples, gradient norms, heat maps.
+"""Display helpers the notebooks call: loss curves, temperature, samples, gradient norms, heat maps,
+coloured text.
 
 Each plot draws on ``ax`` when one is given (to compose figures) and otherwise on a new
 pyplot figure, and returns the :class:`~matplotlib.figure.Figure`. Nothing here shows or
@@ -23,6 +24,7 @@ __all__ = [
     "show_samples",
     "plot_grad_norms",
     "plot_heatmap",
+    "plot_char_activations",
 ]
 
 # How a character that prints as blank or breaks a line appears as a tick label.
@@ -143,12 +145,14 @@ def plot_temperature(
     vocab=None,
     top: int = 15,
     ax: Axes | None = None,
-    title: str = "softmax(scores / T): T < 1 sharpens, T > 1 flattens",
+    title: str = "softmax(scores / τ): τ < 1 sharpens, τ > 1 flattens",
 ) -> Figure:
-    """Bar plot of ``softmax(scores / T)`` over the most likely tokens, one group per token.
+    """Bar plot of ``softmax(scores / τ)`` over the most likely tokens, one group per token.
+
+    τ is the temperature (the notebooks keep T for the number of time steps).
 
     The tokens are the ``top`` highest scores (the same for every T, as the softmax keeps the
-    order); each temperature is one bar series, so the bars of a series sum to 1 when ``top``
+    order); each temperature τ is one bar series, so the bars of a series sum to 1 when ``top``
     covers the whole vocabulary.
 
     Args:
@@ -176,7 +180,7 @@ def plot_temperature(
     for k, temperature in enumerate(temperatures):
         probs = softmax_with_temperature(scores, temperature)[ids]
         offset = (k - (len(temperatures) - 1) / 2) * width
-        ax.bar(positions + offset, probs, width, label=f"T = {temperature:g}")
+        ax.bar(positions + offset, probs, width, label=f"τ = {temperature:g}")
     ax.set_xticks(positions, _token_labels(ids, vocab))
     ax.set_xlabel("token (most likely first)")
     ax.set_ylabel("probability")
@@ -185,9 +189,10 @@ def plot_temperature(
     return fig
 
 
-def format_samples(samples: Mapping[float, str]) -> str:
-    """The samples as one block, lowest temperature first, each under ``--- temperature T ---``."""
-    blocks = []
+def format_samples(samples: Mapping[float, str], note: str = "") -> str:
+    """The samples as one block, lowest temperature first, each under ``--- temperature 0.5 ---``,
+    after a first line ``note`` (stripped) when one is given."""
+    blocks = [note.strip()] if note.strip() else []
     for temperature in sorted(samples):
         label = f"{temperature:g}" + (" (greedy)" if temperature == 0 else "")
         blocks.append(f"--- temperature {label} ---\n{samples[temperature]}")
@@ -201,17 +206,19 @@ class _PrintedText(str):
         pass
 
 
-def show_samples(samples: Mapping[float, str]) -> str:
+def show_samples(samples: Mapping[float, str], note: str = "") -> str:
     """Print sampled texts keyed by temperature in a readable block, and return that block.
 
     Args:
         samples: temperature -> sampled text.
+        note: printed first when not blank, e.g. :func:`rnncourse.budget.budget_note` for
+            samples of a model trained at the grading budget.
 
     Returns:
         The printed text (see :func:`format_samples`). When it is the value of a notebook
         cell, IPython does not echo it a second time.
     """
-    text = format_samples(samples)
+    text = format_samples(samples, note)
     print(text)
     return _PrintedText(text)
 
@@ -308,4 +315,61 @@ def plot_heatmap(
     if title:
         ax.set_title(title)
     fig.colorbar(image, ax=ax)
+    return fig
+
+
+def plot_char_activations(
+    text: str,
+    values,
+    ax: Axes | None = None,
+    title: str | None = None,
+    *,
+    width: int = 80,
+    vmin: float = -1.0,
+    vmax: float = 1.0,
+) -> Figure:
+    """Each character of ``text`` on a background coloured by one value, e.g. a unit's activation.
+
+    The text is laid out as it reads: a newline (drawn as ``⏎``) ends a row, and a row longer
+    than ``width`` characters wraps. Blue is ``vmin``, white the middle, red ``vmax``.
+
+    Args:
+        text: L characters.
+        values: shape (L,), the value after reading each character.
+        ax: the axes to draw on; a new figure when ``None``.
+        title: the axes' title.
+        width: the most characters in a row, an int >= 1.
+        vmin: the value drawn darkest blue (-1 for a tanh unit).
+        vmax: the value drawn darkest red.
+
+    Returns:
+        The figure holding the plot, with a colour bar.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape != (len(text),):
+        raise ValueError(f"values must have shape ({len(text)},), one per character, got {values.shape}")
+    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        raise ValueError(f"width must be an int >= 1, got {width!r}")
+    cells, row, column = [], 0, 0  # (row, column, character, value)
+    for ch, value in zip(text, values):
+        if column == width:
+            row, column = row + 1, 0
+        cells.append((row, column, "⏎" if ch == "\n" else ch, value))
+        column += 1
+        if ch == "\n":
+            row, column = row + 1, 0
+    rows = cells[-1][0] + 1 if cells else 1
+    grid = np.full((rows, width), np.nan)  # NaN: no character there, drawn blank
+    for r, c, _, value in cells:
+        grid[r, c] = value
+    fig, ax = _figure_and_axes(ax, (0.14 * width + 1.5, 0.3 * rows + 0.8))
+    image = ax.imshow(np.ma.masked_invalid(grid), cmap="bwr", vmin=vmin, vmax=vmax, aspect="auto",
+                      interpolation="nearest", alpha=0.65)  # light enough to read the text on
+    for r, c, ch, _ in cells:
+        ax.text(c, r, ch, ha="center", va="center", fontsize=8, family="monospace")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title)
+    fig.colorbar(image, ax=ax, fraction=0.03, pad=0.01)
     return fig

@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .metrics import bits, perplexity  # re-exported: notebook 04 and bench_charlm import them here
+
 __all__ = ["KINDS", "shakespeare_split", "CharModel", "count_parameters", "hidden_for_budget", "pick_device",
            "sequence_loss", "evaluate", "evaluate_streams", "train_for", "pad_batch", "bits", "perplexity"]
 
@@ -198,13 +200,3 @@ def pad_batch(sequences: Sequence[np.ndarray], pad_id: int) -> tuple[np.ndarray,
         ids[n, :len(s)] = s
         mask[n, :len(s)] = True
     return ids, mask
-
-
-def bits(nats: float) -> float:
-    """A loss in nats per character as bits per character."""
-    return nats / math.log(2)
-
-
-def perplexity(nats: float) -> float:
-    """The perplexity e ** nats of a loss in nats per token."""
-    return math.exp(nats)

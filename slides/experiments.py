@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from autograder.checks.reference import load_reference
 from rnncourse.data import load_text
+from rnncourse.initializers import scaled_orthogonal
 from rnncourse.plots import format_samples, plot_grad_norms, plot_temperature
 from rnncourse.pretrained import load_char_rnn
 from rnncourse.tasks import adding_problem
@@ -102,12 +103,6 @@ def held_out_loss(n_rows: int = 32, length: int = 200) -> tuple[float, float]:
 
 # --- deck 02: gradients through time ------------------------------------------------------
 
-def _scaled_orthogonal(H: int, sigma: float, rng: np.random.Generator) -> np.ndarray:
-    """sigma times a random orthogonal matrix: every singular value equals sigma."""
-    q, r = np.linalg.qr(rng.normal(size=(H, H)))
-    return sigma * q * np.sign(np.diag(r))
-
-
 def gradient_norms(sigma: float, with_tanh: bool, T: int = 60, D: int = 16, H: int = 64,
                    seed: int = 0) -> np.ndarray:
     """||dL/dh_{T-k}|| for k = 0 .. T-1 when the loss reads only the last state, shape (T,).
@@ -119,7 +114,7 @@ def gradient_norms(sigma: float, with_tanh: bool, T: int = 60, D: int = 16, H: i
     ref = load_reference("02_bptt")
     rng = np.random.default_rng(seed)
     Wx = rng.normal(scale=1 / np.sqrt(D), size=(D, H))
-    Wh = _scaled_orthogonal(H, sigma, rng)
+    Wh = scaled_orthogonal(H, sigma, rng)
     x = rng.normal(size=(1, T, D))
     _, caches = ref.rnn_forward(x, np.zeros((1, H)), Wx, Wh, np.zeros(H))
     grad = rng.normal(size=(1, H))

@@ -153,3 +153,42 @@ def test_plot_heatmap_rejects_labels_that_do_not_fit():
         plot_heatmap(np.zeros((2, 3)), xlabels=["a", "b"])
     with pytest.raises(ValueError, match=r"\(R, C\)"):
         plot_heatmap(np.zeros(3))
+
+
+def test_plot_temperature_names_the_temperature_tau_not_T():
+    fig = plot_temperature(np.array([1.0, 0.0, -1.0]), [0.5, 2.0])
+    (ax,) = fig.axes
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["τ = 0.5", "τ = 2"]
+    assert "τ" in ax.get_title() and "T" not in ax.get_title()
+
+
+def test_show_samples_prints_a_note_first(capsys):
+    text = show_samples({1.0: "abc"}, note=" (grading budget: not the real experiment)")
+    assert text.splitlines()[0] == "(grading budget: not the real experiment)"
+    assert show_samples({1.0: "abc"}) == "--- temperature 1 ---\nabc"
+
+
+def test_plot_char_activations_lays_text_out_as_it_reads():
+    from rnncourse.plots import plot_char_activations
+
+    text = "AB:\nabcdef"
+    values = np.linspace(-1, 1, len(text))
+    fig = plot_char_activations(text, values, width=4, title="unit 3")
+    ax = fig.axes[0]
+    assert ax.get_title() == "unit 3"
+    drawn = [(t.get_text(), t.get_position()) for t in ax.texts]
+    assert [ch for ch, _ in drawn] == ["A", "B", ":", "⏎", "a", "b", "c", "d", "e", "f"]
+    assert drawn[3][1] == (3, 0) and drawn[4][1] == (0, 1)  # the newline ends row 0
+    assert drawn[8][1] == (0, 2)  # row 1 is full at width 4: "e" wraps to row 2
+    grid = ax.images[0].get_array()
+    assert grid.shape == (3, 4) and grid[0, 0] == -1 and grid[2, 1] == 1
+    assert np.ma.is_masked(grid[2, 2])  # no character there
+
+
+def test_plot_char_activations_rejects_values_that_do_not_fit():
+    from rnncourse.plots import plot_char_activations
+
+    with pytest.raises(ValueError, match="one per character"):
+        plot_char_activations("abc", np.zeros(2))
+    with pytest.raises(ValueError, match="width"):
+        plot_char_activations("abc", np.zeros(3), width=0)
