@@ -78,6 +78,8 @@ class PartGrader:
             return Part(spec.grade_id, spec.points, 0.0, f"{name}: the grader failed on this part; "
                         "your TA will grade it by hand. 0 points for now.", PartStatus.ERROR)
         finally:
+            if isinstance(fn, RemoteFunction):
+                fn.forget()
             self.runner.requests.ask(f"{HARNESS}.stop({spec.grade_id!r})", REQUEST_TIMEOUT)
         score = min(max(score, 0.0), spec.points)
         return Part(spec.grade_id, spec.points, score, feedback)
