@@ -5,7 +5,9 @@ grader's process: it draws the cases, computes the reference outputs, compares, 
 scores. Only ``fn`` is different: a :class:`RemoteFunction`, which sends each call's inputs to
 the kernel as plain data, has ``rnncourse._grading.harness`` call the student's function there (in a
 forked copy of the kernel, so a crash, a time-out or a memory blow-up ends only that copy),
-and reads back the outputs and the inputs after the call as plain data.
+and reads back the outputs and the inputs after the call as plain data. Before a check runs,
+the first call of each of its cases goes to the kernel in one request (``prefetch``): one round
+trip per exercise rather than one per case, each case still under its own time limit.
 
 Nothing the kernel sends back is trusted beyond "this is what the function returned": files
 are read without following links, with a size limit, and with ``allow_pickle=False``; an
