@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NPM_STAMP := slides/node_modules/.installed
 
-.PHONY: setup sandbox chromium slides demo test release fixtures lab clean
+.PHONY: setup sandbox chromium postgresql slides demo test release fixtures lab clean
 
 $(STAMP): pyproject.toml rnncourse/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml rnncourse/pyproject.toml
 	$(PY) -m pip install --quiet -e ./rnncourse -e ".[test]"
 	touch $(STAMP)
 
-setup: $(STAMP) sandbox chromium $(NPM_STAMP)
+setup: $(STAMP) sandbox chromium postgresql $(NPM_STAMP)
 
 # Grading runs each student's kernel in a bubblewrap sandbox (python -m autograder grade).
 # Without it grading still works, but warns loudly and names what is unprotected.
@@ -32,6 +32,13 @@ chromium:                  ## headless Chromium for the slides' browser tests (n
 		|| (apt-get update && apt-get install -y chromium) \
 		|| echo "warning: could not install chromium; the slides' browser tests will be skipped"
 
+# The cluster tests start a PostgreSQL server of their own (Debian keeps initdb and pg_ctl in
+# /usr/lib/postgresql/<version>/bin); a course's shared gradebook can live in one too.
+postgresql:                ## PostgreSQL's server, for the gradebook tests (needs root, or install it yourself)
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null \
+		|| apt-get install -y postgresql || (apt-get update && apt-get install -y postgresql) \
+		|| echo "warning: could not install postgresql; the PostgreSQL gradebook tests will be skipped"
+
 # reveal.js and MathJax at the versions pinned in slides/package-lock.json, copied beside the decks.
 $(NPM_STAMP): slides/package.json slides/package-lock.json
 	@command -v npm >/dev/null || apt-get install -y npm || (apt-get update && apt-get install -y npm)
@@ -45,7 +52,7 @@ demo: $(STAMP) sandbox     ## the whole loop on a sample class, in build/demo
 	rm -rf build/demo
 	$(PY) -m autograder demo --work build/demo
 
-test: $(STAMP) sandbox chromium $(NPM_STAMP)  ## the course's own tests
+test: $(STAMP) sandbox chromium postgresql $(NPM_STAMP)  ## the course's own tests
 	$(PY) -m pytest
 
 release: $(STAMP)          ## regenerate assignments/ from solutions/, with validation

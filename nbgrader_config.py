@@ -5,7 +5,7 @@ its release directory (generated, never edited by hand). Grading commands run th
 a course folder laid out the same way (see autograder/course.py).
 """
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, GetGrades
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
@@ -25,5 +25,12 @@ c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
 
 # Feedback shows each grade cell's output (score and diagnosis) but never the hidden part of
-# its source.
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# its source, nor the rubric of a written question.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ClearMarkScheme, CSSHTMLHeaderPreprocessor]
+
+# Written questions: the rubric sits in the read-only question cell between
+# "=== BEGIN MARK SCHEME ===" and "=== END MARK SCHEME ===". nbgrader removes such regions from
+# the release but accepts them only in "manually graded task" cells unless told otherwise; in a
+# read-only cell the gradebook keeps the full source, so the grader restores the rubric into the
+# autograded notebook and the TA sees it in formgrader. Feedback leaves it out.
+c.ClearMarkScheme.enforce_metadata = False

@@ -3,9 +3,11 @@
     release [ASSIGNMENT ...]       regenerate assignments/ from solutions/, after validation
     fixtures [ASSIGNMENT ...]      recompute the expected outputs of the visible checks
     grade COURSE [ASSIGNMENT ...]  grade a class collected in an nbgrader course folder
+                                   (--scheduler ADDRESS: on a Dask cluster)
     bench [--students N] [--repeats R]  time plain nbgrader against this course's grading
     bench-class [--quick]          time this course's grading against class size and workers
     demo [--work DIR]              the whole loop on the sample classes
+    student-kit --out DIR [ASSIGNMENT ...]  what students receive, as the release schedule allows
 
 Options before the command: -v (more detail), -q (warnings and errors only), --debug (a
 traceback when the grader itself fails).
@@ -51,6 +53,7 @@ def _assignment(text: str) -> str:
 
 def _release(args) -> None:
     from autograder.authoring.generated import refresh
+    from autograder.authoring.kit import release_notes
     from autograder.authoring.release import release
 
     for assignment in args.assignments:
@@ -60,6 +63,8 @@ def _release(args) -> None:
         log.info(f"{validation.assignment}: valid ({validation.seconds:.0f} s): solution earns "
                  "full marks, release earns zero, no solution text")
     log.info(f"wrote assignments/ for {', '.join(args.assignments)}")
+    for note in release_notes(args.assignments):
+        (log.warning if note.startswith("warning") else log.info)(note)
 
 
 def _fixtures(args) -> None:
@@ -82,7 +87,8 @@ def _grade(args) -> None:
     limits = Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                     call_timeout=args.call_timeout, memory_mb=args.memory)
     options = Options(workers=args.workers, limits=limits, sandbox=args.sandbox,
-                      regrade=args.regrade, progress=not args.no_progress)
+                      regrade=args.regrade, progress=not args.no_progress,
+                      scheduler=args.scheduler, scheduler_file=args.scheduler_file)
     csv = Path(args.csv) if args.csv else course.root / "grades.csv"
     results = grade_assignments(course, assignments, csv_path=csv, options=options)
     for result in results.values():
@@ -115,6 +121,24 @@ def _demo(args) -> None:
     if work.exists() and any(work.iterdir()):
         raise CourseError(f"{work} is not empty: remove it or pass another --work folder")
     run_demo(work, args.assignments)
+
+
+def _date(text: str):
+    """An argparse type: a date written YYYY-MM-DD, or a clear error."""
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date written YYYY-MM-DD") from None
+
+
+def _student_kit(args) -> None:
+    from autograder.authoring.kit import build
+
+    kit = build(Path(args.out), args.assignments, today=args.today, force=args.force, archive=args.zip)
+    log.info(f"wrote the student kit {kit.folder}: {', '.join(kit.notebooks)}, the rnncourse "
+             f"package and README.md" + (f"; zipped as {kit.archive}" if kit.archive else ""))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -164,6 +188,12 @@ def parser() -> argparse.ArgumentParser:
                    help="the gradebook's database, an SQLAlchemy URL nbgrader accepts (default: the "
                         "course's CourseDirectory.db_url, else COURSE/gradebook.db)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cluster = p.add_mutually_exclusive_group()
+    cluster.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                         help="grade on the existing Dask cluster whose scheduler is at ADDRESS "
+                              "(tcp://host:port); --workers is then ignored")
+    cluster.add_argument("--scheduler-file", default=None, metavar="PATH",
+                         help="the same, with the scheduler file `dask scheduler --scheduler-file` wrote")
     p.set_defaults(run=_grade)
 
     p = commands.add_parser("bench", help="time plain nbgrader against this course's grading")
@@ -200,6 +230,23 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--work", default="build/demo", help="an empty work folder (default build/demo)")
     p.add_argument("assignments", default=every, **assignment_args)
     p.set_defaults(run=_demo)
+
+    p = commands.add_parser(
+        "student-kit", help="the released notebooks and the rnncourse package, for students",
+        description="Write DIR/<assignment>/<assignment>.ipynb for each released notebook named "
+                    "(from assignments/), DIR/rnncourse (the student package, no grader code) and "
+                    "DIR/README.md. The release schedule (schedule.toml) decides what may go out: "
+                    "a notebook not yet open, or one whose provided cells hold the solutions of a "
+                    "notebook not yet past its due date, is refused before anything is written.")
+    p.add_argument("assignments", default=[], help="notebooks to hand out (default: every one open "
+                   f"on --today): {', '.join(every)}", **assignment_args)
+    p.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder")
+    p.add_argument("--today", type=_date, default=None, metavar="YYYY-MM-DD",
+                   help="the day the schedule is checked against (default: today)")
+    p.add_argument("--force", action="store_true",
+                   help="hand out what the schedule refuses, with a warning")
+    p.add_argument("--zip", action="store_true", help="also write DIR.zip")
+    p.set_defaults(run=_student_kit)
     return top
 
 

@@ -107,6 +107,20 @@ def value_problem(name: str, got: np.ndarray, expected: np.ndarray) -> str | Non
     )
 
 
+def block_problem(name: str, got: np.ndarray, expected: np.ndarray, letters, blocks: tuple[str, ...]) -> str:
+    """" (wrong in the block f; the others are right)" for an output whose last dimension
+    stacks the gate blocks ``blocks`` (its letter names the count, e.g. "4H"), else "".
+    """
+    if not letters or not str(letters[-1]).startswith(str(len(blocks))) or not np.all(np.isfinite(got)):
+        return ""
+    wrong = [block for block, mine, want in zip(blocks, np.split(got, len(blocks), axis=-1),
+                                                np.split(expected, len(blocks), axis=-1))
+             if value_problem(name, mine, want)]
+    if not wrong or len(wrong) == len(blocks):
+        return " (wrong in every gate block)" if wrong else ""
+    return f" (wrong in the block{'s' * (len(wrong) > 1)} {', '.join(wrong)}; the others are right)"
+
+
 def expect_array(
     name: str,
     got,

@@ -179,6 +179,27 @@ def _elementwise_error(a: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
     return np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), eps)
 
 
+def _transpose_hint(analytic: np.ndarray, numeric: np.ndarray, rtol: float = 1e-4) -> str | None:
+    """Say so if ``analytic`` is the numeric gradient transposed, or laid out in another order.
+
+    A square matrix product taken in the wrong order (``W @ dout`` for ``W.T @ dout``, a
+    ``Wh`` where ``Wh.T`` belongs) gives the right shape and the transposed values; a reshape in
+    the wrong order gives the right values in another layout.
+    """
+    def close(a, b):
+        return a.shape == b.shape and np.allclose(a, b, rtol=rtol, atol=1e-10 * np.max(np.abs(b), initial=1.0))
+
+    if analytic.ndim == 2 and analytic.shape[0] == analytic.shape[1] and close(analytic, numeric.T):
+        return ("yours is the numeric gradient transposed: a matrix product taken in the wrong order "
+                "or with the wrong factor transposed (a square matrix hides this from the shapes); "
+                "write down the shape of each factor of the chain rule")
+    if analytic.ndim >= 2 and close(np.sort(analytic, axis=None), np.sort(numeric, axis=None)) \
+            and not close(analytic, numeric):
+        return ("yours holds the right numbers in the wrong places: a reshape or a transpose in the "
+                "wrong order; check which axis each reshape flattens and undoes")
+    return None
+
+
 def _mistake_hint(analytic: np.ndarray, numeric: np.ndarray) -> str:
     """Name the likely mistake from the pattern of the error."""
     general = (
@@ -188,6 +209,9 @@ def _mistake_hint(analytic: np.ndarray, numeric: np.ndarray) -> str:
     )
     if not np.any(analytic) and np.any(numeric):
         return f"your gradient is all zeros: {general}"
+    transposed = _transpose_hint(analytic, numeric)
+    if transposed:
+        return transposed
     mask = np.abs(numeric) > 1e-8 * np.max(np.abs(numeric), initial=0.0)
     if mask.any():
         ratios = analytic[mask] / numeric[mask]
@@ -268,7 +292,8 @@ def check_gradients(
         name -> relative error, in the order of ``analytic``.
 
     Raises:
-        AssertionError: at the first gradient that does not match.
+        AssertionError: some gradients do not match; the message lists every wrong one
+            (with its own diagnosis) and names the right ones.
         KeyError: a name in ``analytic`` is not one of ``inputs``.
     """
     unknown = [name for name in analytic if name not in inputs]
@@ -285,8 +310,17 @@ def check_gradients(
 
         return f_of
 
-    errors = {}
-    for name, gradient in analytic.items():
+    errors, wrong = {}, {}
+    for name, gradient in analytic.items():  # every gradient, so one wrong dx hides nothing
         numeric = numeric_grad(calls_with(name), frozen[name])
-        errors[name] = assert_grad_close(f"d{name}", gradient, numeric, tol)
+        try:
+            errors[name] = assert_grad_close(f"d{name}", gradient, numeric, tol)
+        except AssertionError as failure:
+            wrong[name] = str(failure)
+    if wrong:
+        lines = [f"{len(wrong)} of {len(analytic)} gradients are wrong:"]
+        lines += [f"  - {message}" for message in wrong.values()]
+        right = [f"d{name}" for name in errors]
+        lines.append(f"  right: {', '.join(right)}" if right else "  right: none")
+        raise AssertionError("\n".join(lines))
     return errors

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 __all__ = ["KINDS", "shakespeare_split", "CharModel", "count_parameters", "hidden_for_budget", "pick_device",
-           "sequence_loss", "evaluate", "train_for", "pad_batch", "bits", "perplexity"]
+           "sequence_loss", "evaluate", "evaluate_streams", "train_for", "pad_batch", "bits", "perplexity"]
 
 KINDS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 BLOCKS = {"rnn": 1, "lstm": 4, "gru": 3}  # weight blocks per hidden unit
@@ -106,10 +106,31 @@ def evaluate(model: nn.Module, batches: Iterable[tuple], device: torch.device | 
     return total / max(count, 1.0)
 
 
+@torch.no_grad()
+def evaluate_streams(model: nn.Module, batches: Iterable[tuple], device: torch.device | None = None) -> float:
+    """Mean loss in nats per character over consecutive chunks of parallel text streams
+    (``rnncourse.data.sequential_batches``), the state carried from each chunk to the next.
+
+    Every character is then predicted from all the text before it in its stream, as a model
+    reading the text would; ``evaluate`` on the same chunks starts each one from a zero state,
+    which costs the first characters of every chunk their context.
+    """
+    device = device or next(model.parameters()).device
+    model.eval()
+    total, count, state = 0.0, 0, None
+    for x, y in batches:
+        x, y = (torch.as_tensor(np.asarray(a), device=device) for a in (x, y))
+        scores, state = model(x, state)
+        total += float(nn.functional.cross_entropy(scores.flatten(0, 1), y.flatten(), reduction="sum"))
+        count += y.numel()
+    model.train()
+    return total / max(count, 1)
+
+
 def train_for(model: nn.Module, batches: Iterator[tuple], *, seconds: float | None = None,
               steps: int | None = None, lr: float = 3e-3, clip: float = 1.0,
               evaluate_fn: Callable[[nn.Module], float] | None = None, evals: int = 8,
-              seed: int = 0) -> dict:
+              seed: int = 0, anneal: bool = False) -> dict:
     """Train ``model`` with Adam on ``batches`` until a wall-time or step budget runs out.
 
     Args:
@@ -121,10 +142,14 @@ def train_for(model: nn.Module, batches: Iterator[tuple], *, seconds: float | No
         evaluate_fn: model -> validation loss in nats, called ``evals`` times, evenly over the
             budget, and once at the end.
         seed: seeds PyTorch's generator (dropout-free models: only the order of float sums).
+        anneal: lower the learning rate from ``lr`` to ``lr / 20`` along a half cosine over the
+            budget (time or steps, whichever runs out first): large steps early, small steps to
+            settle at the end.
 
     Returns:
         A dict: ``steps`` (int), ``seconds`` (training time), ``step_time`` (seconds per step),
-        ``history``: a list of (training seconds so far, steps so far, validation nats).
+        ``history``: a list of (training seconds so far, steps so far, validation nats),
+        ``last_lr``: the learning rate of the last step.
     """
     if seconds is None and steps is None:
         raise ValueError("give a budget: seconds, steps or both")
@@ -137,6 +162,9 @@ def train_for(model: nn.Module, batches: Iterator[tuple], *, seconds: float | No
     model.train()
     while fraction() < 1.0:
         x, y, *mask = [torch.as_tensor(np.asarray(a), device=device) for a in next(batches)]
+        if anneal:
+            for group in optimizer.param_groups:
+                group["lr"] = lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(fraction(), 1.0))))
         started = time.perf_counter()
         loss = sequence_loss(model, x, y, mask[0] if mask else None)
         optimizer.zero_grad(set_to_none=True)
@@ -149,7 +177,7 @@ def train_for(model: nn.Module, batches: Iterator[tuple], *, seconds: float | No
             history.append((trained, done, evaluate_fn(model)))
             next_eval += 1.0 / evals
     return {"steps": done, "seconds": trained, "step_time": trained / max(done, 1),
-            "history": history}
+            "history": history, "last_lr": optimizer.param_groups[0]["lr"]}
 
 
 def pad_batch(sequences: Sequence[np.ndarray], pad_id: int) -> tuple[np.ndarray, np.ndarray]:

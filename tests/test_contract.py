@@ -30,6 +30,9 @@ NOTEBOOKS = list(registry.declared())
 EXERCISES = [(n, e.name) for n in NOTEBOOKS for e in registry.get(n).exercises]
 MISTAKES = [(n, e.name, i) for n, name in EXERCISES for e in [registry.get(n).exercise(name)]
             for i in range(len(e.mistakes))]
+# the exercises whose function calls other graded functions of the student's, and their mistakes
+CALLERS = [(n, name) for n, name in EXERCISES if registry.get(n).exercise(name).calls]
+CALLER_MISTAKES = [(n, name, i) for n, name, i in MISTAKES if (n, name) in CALLERS]
 
 
 def _id(value):
@@ -90,8 +93,9 @@ def test_each_exercise_is_a_solution_then_its_visible_check_then_its_grade_cell(
         assert ids[at + 1: at + 3] == [f"check_{exercise.name}", gradecell.grade_id(exercise.name)]
         grade_cell = notebook["cells"][at + 2]
         call, _ = gradecell.parse("".join(grade_cell["source"]))
-        assert (call.notebook, call.exercise, call.argument) == (
-            notebook_id, exercise.name, gradecell.argument(exercise.name, exercise.adapter))
+        assert (call.notebook, call.exercise, call.argument, call.helpers) == (
+            notebook_id, exercise.name, gradecell.argument(exercise.name, exercise.adapter),
+            exercise.calls)
         assert grade_cell["metadata"]["nbgrader"]["points"] == exercise.points
         assert hasattr(declaration.visible, f"check_{exercise.name}")
 
@@ -129,6 +133,44 @@ def test_each_named_mistake_loses_points_and_is_named(notebook_id, name, index):
     # or output
     said = re.sub(r"\[[^\]]*\]", "", "\n".join(report.problems))
     assert not re.search(r"\d\.\d", said), report.problems
+
+
+@pytest.mark.parametrize("notebook_id, name", EXERCISES, ids=_id)
+def test_calls_names_every_graded_function_the_reference_calls(notebook_id, name):
+    # a sequence function is graded over the student's own helpers only if it declares them
+    declaration = registry.get(notebook_id)
+    function = getattr(load_reference(notebook_id), name)
+    codes = [function.__code__, *(c for c in function.__code__.co_consts if hasattr(c, "co_names"))]
+    called = {n for code in codes for n in code.co_names} & {e.name for e in declaration.exercises}
+    assert set(declaration.exercise(name).calls) == called - {name}
+
+
+@pytest.mark.parametrize("notebook_id, name", CALLERS, ids=_id)
+def test_the_reference_over_the_reference_helpers_earns_full_marks_and_no_blame(notebook_id, name):
+    exercise, reference = _exercise(notebook_id, name), load_reference(notebook_id)
+    report = check(exercise, getattr(reference, name), [getattr(reference, c) for c in exercise.calls])
+    assert report.passed == report.total and report.own.passed_over == 0 and not report.own.wrong
+    assert "your own" not in report.feedback() and "because of your" not in report.feedback()
+
+
+@pytest.mark.parametrize("notebook_id, name, index", CALLER_MISTAKES, ids=_id)
+def test_each_named_mistake_over_correct_helpers_still_loses_points_and_is_named(notebook_id, name, index):
+    # handed the correct helpers, a mistake of the function itself (or of a helper shown
+    # through it, when the student's function calls a broken copy) is still charged and named
+    exercise = _exercise(notebook_id, name)
+    reference = load_reference(notebook_id)
+    mistake = exercise.mistakes[index]
+    report = check(exercise, mistake.make(reference), [getattr(reference, c) for c in exercise.calls])
+    assert report.passed < report.total
+    assert mistake.hint in report.feedback() or "NaN" in report.feedback(), report.feedback()
+
+
+def test_a_grade_cell_handing_the_wrong_number_of_helpers_is_a_clear_error():
+    notebook_id, name = CALLERS[0]
+    exercise = _exercise(notebook_id, name)
+    fn = getattr(load_reference(notebook_id), name)
+    with pytest.raises(TypeError, match=f"{name} is graded with the functions it calls"):
+        check(exercise, fn, [fn] * (len(exercise.calls) + 1))
 
 
 @pytest.mark.parametrize("notebook_id, name", EXERCISES, ids=_id)
@@ -190,6 +232,9 @@ def test_stored_fixtures_equal_what_the_reference_computes_now(notebook_id):
         # Not bit for bit: BLAS kernels differ between CPUs in the last bits (seen: 3e-18 on
         # values of 0.1). A stale fixture after an edit to a solution differs by far more.
         assert stored[key].shape == fresh[key].shape, f"{key} is stale: run `python -m autograder fixtures`"
+        if fresh[key].dtype.kind == "U":  # a named mistake's hint
+            assert np.array_equal(stored[key], fresh[key]), f"{key} is stale: run `python -m autograder fixtures`"
+            continue
         assert np.allclose(stored[key], fresh[key], rtol=1e-12, atol=1e-14, equal_nan=True), \
             f"{key} is stale: run `python -m autograder fixtures`"
 

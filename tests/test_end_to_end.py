@@ -1,6 +1,7 @@
 """The whole loop with real nbgrader, for every declared notebook: release with validation, the
-sample class, autograde, gradebook, grades.csv and feedback, with the points each sample student
-must earn (declared with the notebook, ``Sample.expect``)."""
+sample class, autograde, the TA's scores of the written answers, gradebook, grades.csv and
+feedback, with the points each sample student must earn (declared with the notebook,
+``Sample.expect`` and ``Sample.answers``)."""
 import csv
 
 import pytest
@@ -30,6 +31,10 @@ def test_every_sample_student_earns_the_expected_points(notebook_id, demo):
             got = scores[sample.student][gradecell.grade_id(exercise.name)]
             assert sample.earns(exercise, got), (sample.student, exercise.name, got,
                                                  sample.expected(exercise))
+        for question in declaration.written:
+            got = scores[sample.student][question.grade_id]
+            assert got == sample.written_score(question), (sample.student, question.name, got)
+    assert not any(results[notebook_id].pending.values())  # the demo's TA graded every answer
 
 
 def test_grades_csv_lists_every_student(demo):
@@ -39,6 +44,14 @@ def test_grades_csv_lists_every_student(demo):
     for assignment, result in results.items():
         graded = {r["student_id"]: float(r["score"]) for r in rows if r["assignment"] == assignment}
         assert graded.keys() >= result.scores.keys()
+        declaration = registry.get(assignment)
+        for row in (r for r in rows if r["assignment"] == assignment and r["student_id"] in result.scores):
+            written = sum(result.scores[row["student_id"]].get(q.grade_id, 0) for q in declaration.written)
+            assert float(row["written_score"]) == pytest.approx(written)
+            assert float(row["autograded_score"]) + written == pytest.approx(float(row["raw_score"]))
+            assert float(row["written_max"]) == declaration.written_points
+            assert float(row["autograded_max"]) == declaration.points
+            assert row["needs_manual_grading"] == "no"
         for student, score in graded.items():
             # nbgrader's export lists every student of the gradebook for every assignment; one
             # who submitted nothing for this assignment scores 0
@@ -52,3 +65,4 @@ def test_feedback_for_every_student_shows_scores_but_no_hidden_code(demo):
             html = (work / "course" / "feedback" / student / assignment / f"{assignment}.html").read_text()
             assert "hidden cases passed" in html  # the diagnosis printed by each grade cell
             assert "autograder" not in html and "HIDDEN TESTS" not in html
+            assert "MARK SCHEME" not in html  # the rubric of a written question is the TA's

@@ -267,14 +267,43 @@ def test_check_gradients_is_safe_from_a_function_that_writes_into_its_inputs(aff
         assert np.array_equal(affine_inputs[key], saved[key]), key
 
 
-def test_check_gradients_raises_at_the_first_wrong_gradient(affine_inputs):
+def test_check_gradients_reports_every_wrong_gradient_and_every_right_one(affine_inputs):
     analytic = affine_grads(**affine_inputs)
     analytic["W"] = analytic["W"] * 0.5
-    with pytest.raises(AssertionError, match="dW is wrong"):
+    with pytest.raises(AssertionError) as info:
         check_gradients(affine_loss, affine_inputs, analytic)
-    analytic["x"] = analytic["x"].T
-    with pytest.raises(AssertionError, match="dx has shape"):
+    message = str(info.value)
+    assert message.startswith("1 of 3 gradients are wrong")
+    assert "dW is wrong" in message and "0.5 times" in message
+    assert "right: dx, db" in message
+    analytic["x"] = analytic["x"].T  # dx wrong too: it no longer hides dW
+    with pytest.raises(AssertionError) as info:
         check_gradients(affine_loss, affine_inputs, analytic)
+    message = str(info.value)
+    assert message.startswith("2 of 3 gradients are wrong")
+    assert "dx has shape" in message and "dW is wrong" in message and "right: db" in message
+
+
+def test_a_transposed_square_gradient_is_named_as_a_transpose(rng):
+    # L = sum((x @ W) * G) with W square: dW = x.T @ G, and G.T @ x is its transpose
+    x, W, G = rng.normal(size=(5, 3)), rng.normal(size=(3, 3)), rng.normal(size=(5, 3))
+    numeric = numeric_grad(lambda V: np.sum((x @ V) * G), W)
+    with pytest.raises(AssertionError, match="transposed") as info:
+        assert_grad_close("dW", G.T @ x, numeric)
+    assert "constant factor" not in str(info.value)
+    # a constant factor and a sign are still named as such, not as a transpose
+    with pytest.raises(AssertionError, match="-1 times"):
+        assert_grad_close("dW", -numeric, numeric)
+
+
+def test_a_gradient_in_another_layout_is_named(rng):
+    numeric = rng.normal(size=(2, 3, 4))
+    shuffled = numeric.transpose(1, 0, 2).reshape(2, 3, 4)  # a reshape in the wrong order
+    with pytest.raises(AssertionError, match="right numbers in the wrong places"):
+        assert_grad_close("dx", shuffled, numeric)
+    with pytest.raises(AssertionError) as info:  # unrelated values get no such claim
+        assert_grad_close("dx", rng.normal(size=(2, 3, 4)), numeric)
+    assert "wrong places" not in str(info.value) and "transposed" not in str(info.value)
 
 
 def test_check_gradients_rejects_unknown_names_and_integer_inputs(affine_inputs):

@@ -10,6 +10,7 @@ from rnncourse.torch_lm import (
     bits,
     count_parameters,
     evaluate,
+    evaluate_streams,
     hidden_for_budget,
     pad_batch,
     perplexity,
@@ -76,3 +77,35 @@ def test_training_lowers_the_loss_and_counts_steps():
 def test_units():
     assert bits(math.log(2)) == pytest.approx(1.0)
     assert perplexity(math.log(65)) == pytest.approx(65.0)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_the_streamed_evaluation_equals_reading_each_stream_in_one_go(kind):
+    # oracle: carrying the state from chunk to chunk must give exactly the loss of one call over
+    # each whole stream; a zero state per chunk (evaluate) must give a different, higher figure
+    from rnncourse.data import sequential_batches
+
+    torch.manual_seed(0)
+    model = CharModel(kind, 7, 4, 6).double()
+    ids = np.random.default_rng(0).integers(0, 7, size=3 * 40 + 1)
+    chunks = list(sequential_batches(ids, 3, 10))
+    x = torch.as_tensor(np.concatenate([c[0] for c in chunks], axis=1))
+    y = torch.as_tensor(np.concatenate([c[1] for c in chunks], axis=1))
+    with torch.no_grad():
+        whole = float(torch.nn.functional.cross_entropy(model(x)[0].flatten(0, 1), y.flatten()))
+    assert evaluate_streams(model, chunks) == pytest.approx(whole, rel=1e-12)
+    assert evaluate(model, chunks) != pytest.approx(whole, rel=1e-6)
+
+
+def test_annealing_lowers_the_learning_rate_to_a_twentieth_by_the_end():
+    def batches():
+        while True:
+            yield np.zeros((2, 5), dtype=np.int64), np.ones((2, 5), dtype=np.int64)
+
+    model = CharModel("gru", 3, 2, 2)
+    flat = train_for(model, batches(), steps=20, lr=1e-2)
+    decayed = train_for(model, batches(), steps=20, lr=1e-2, anneal=True)
+    assert flat["last_lr"] == 1e-2
+    # the last step runs at fraction 19/20 of the budget: just above lr / 20
+    expected = 1e-2 * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * 19 / 20)))
+    assert decayed["last_lr"] == pytest.approx(expected) and expected < 1e-2 / 15

@@ -38,7 +38,8 @@ def expand(notebook: dict, notebook_id: str, repo: CourseLayout = REPO) -> bool:
             raise Undeclared(f"{notebook_id}: grade cell {meta.get('grade_id')!r} has no exercise "
                              f"in the declaration; it declares {[e.name for e in declaration.exercises]}")
         seen.add(name)
-        text = gradecell.source(notebook_id, exercise.name, exercise.points, exercise.adapter)
+        text = gradecell.source(notebook_id, exercise.name, exercise.points, exercise.adapter,
+                                exercise.calls)
         wanted = {**meta, **gradecell.metadata(exercise.name, exercise.points)}
         if "".join(cell["source"]) != text or meta != wanted:
             cell["source"] = text.splitlines(keepends=True)

@@ -7,7 +7,10 @@ before anything reaches ``assignments/``:
   earns full marks;
 - the released notebook, autograded the same way, runs without a kernel failure (its only
   errors are the stubs' ``NotImplementedError``) and earns zero;
-- no line of any solution survives in the released notebook, and no hidden test either.
+- no line of any solution survives in the released notebook, and no hidden test either;
+- the written questions (graded by a TA) are the ones the declaration lists, with its points:
+  the released notebook leaves them unanswered (nbgrader scores them 0), the solution's model
+  answers wait for a TA, and no model answer or rubric is in the release.
 """
 from __future__ import annotations
 
@@ -28,7 +31,9 @@ from autograder.kinds import CellKind
 from autograder.layout import REPO
 
 SOLUTION_REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
-MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "autograder")
+MARK_SCHEME = re.compile(r"^[^\n]*BEGIN MARK SCHEME[^\n]*\n(.*?)^[^\n]*END MARK SCHEME", re.S | re.M)
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "MARK SCHEME",
+           "autograder")
 
 
 class ReleaseInvalid(CourseError):
@@ -45,7 +50,8 @@ class Validation:
 
 
 def leaked_solution_lines(source: dict, release: dict) -> list[str]:
-    """Lines of code inside the source's solution regions that appear in the release.
+    """Lines inside the source's solution regions, written model answers and rubrics (mark
+    schemes) that appear in the release.
 
     Lines shorter than 16 characters (``return h, cache``, ``else:``) are too common to mean
     anything and are skipped.
@@ -54,7 +60,11 @@ def leaked_solution_lines(source: dict, release: dict) -> list[str]:
     released_lines = {line.strip() for line in released.splitlines()}
     leaked = []
     for cell in source["cells"]:
-        for region in SOLUTION_REGION.findall("".join(cell["source"])):
+        text = "".join(cell["source"])
+        regions = SOLUTION_REGION.findall(text) + MARK_SCHEME.findall(text)
+        if kind(cell) == CellKind.MANUAL and not SOLUTION_REGION.search(text):
+            regions.append(text)  # nbgrader replaces the whole written answer
+        for region in regions:
             leaked += [line.strip() for line in region.splitlines()
                        if len(line.strip()) >= 16 and line.strip() in released_lines]
     leaked += [f"marker {m!r}" for m in MARKERS if m in released]
@@ -75,6 +85,34 @@ def autograded_cells(notebook: dict) -> set[str]:
     return {grade_id(c) for c in notebook["cells"] if kind(c) == CellKind.GRADE}
 
 
+def written_cells(notebook: dict) -> set[str]:
+    """The grade ids of the written answer cells, graded by a TA."""
+    return {grade_id(c) for c in notebook["cells"] if kind(c) == CellKind.MANUAL}
+
+
+def written_problems(assignment: str, source: dict, max_scores: dict[str, float],
+                     scores: dict[str, dict[str, float]], pending: dict[str, set[str]]) -> list[str]:
+    """What is wrong with the written questions of ``assignment`` after autograding the solution
+    and the release: the declared questions against the notebook's, an answer left unanswered in
+    the solution, an answer in the release."""
+    declared = {q.grade_id: q.points for q in registry.get(assignment).written}
+    found = {cell: points for cell, points in max_scores.items() if cell in written_cells(source)}
+    problems = []
+    if found != declared:
+        problems.append(f"written answer cells {found} differ from the declaration's {declared}")
+    questions = {grade_id(c) for c in source["cells"] if MARK_SCHEME.search("".join(c["source"]))}
+    for question in registry.get(assignment).written:
+        if question.question_id not in questions:
+            problems.append(f"no read-only cell {question.question_id} with a mark scheme")
+    for cell in found:
+        if cell not in pending.get("solution", set()):
+            problems.append(f"the solution's model answer at {cell} does not wait for a TA "
+                            f"(nbgrader scored it {scores['solution'].get(cell)})")
+        if scores["release"].get(cell) != 0 or cell in pending.get("release", set()):
+            problems.append(f"the release's unanswered {cell} is not scored 0")
+    return problems
+
+
 def validate(course: Course, assignment: str) -> Validation:
     """Autograde the solution and the release of ``assignment`` in ``course`` and check both."""
     started = time.perf_counter()
@@ -93,6 +131,8 @@ def validate(course: Course, assignment: str) -> Validation:
     autograded = {cell: points for cell, points in max_scores.items() if cell in autograded_cells(source)}
     if autograded != expected_cells:
         result.problems.append(f"grade cells {autograded} differ from the hidden checks {expected_cells}")
+    result.problems += written_problems(assignment, source, max_scores, scores,
+                                        course.needs_manual_grading(assignment))
     for cell, points in autograded.items():
         if scores["solution"].get(cell) != points:
             result.problems.append(f"the solution earns {scores['solution'].get(cell)} of {points} at {cell}")

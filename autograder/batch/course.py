@@ -144,8 +144,10 @@ class Course:
         return self.nbgrader(*args)
 
     def export_csv(self, path: Path) -> Path:
-        """Export the gradebook to a CSV file with nbgrader's own exporter."""
-        self.nbgrader("export", "--to", str(Path(path).resolve()))
+        """Export the gradebook to a CSV file with nbgrader's export and the course's exporter
+        (nbgrader's columns, then the autograded and written parts: ``batch/export.py``)."""
+        self.nbgrader("export", "--exporter", "autograder.batch.export.CourseCsvExport",
+                      "--to", str(Path(path).resolve()))
         return Path(path)
 
     def scores(self, assignment: str) -> dict[str, dict[str, float]]:
@@ -175,3 +177,11 @@ class Course:
             return {cell.name: float(cell.max_score)
                     for notebook in gradebook.find_assignment(assignment).notebooks
                     for cell in notebook.grade_cells}
+
+    def needs_manual_grading(self, assignment: str) -> dict[str, set[str]]:
+        """The grade cells of each student that wait for a TA in formgrader (a written answer
+        that is not blank, without a manual score yet), from the gradebook."""
+        with self.gradebook() as gradebook:
+            return {submission.student.id: {grade.name for notebook in submission.notebooks
+                                             for grade in notebook.grades if grade.needs_manual_grade}
+                    for submission in gradebook.find_assignment(assignment).submissions}

@@ -4,7 +4,9 @@
 them, parallel workers, one writer to nbgrader's gradebook, nbgrader's own ``generate_feedback``
 for one HTML per student with the hidden test source removed), then nbgrader's ``export``
 (``grades.csv``), and writes the integrity report. Points per student and exercise are read
-back from the gradebook, so what the TA sees is what nbgrader recorded.
+back from the gradebook, so what the TA sees is what nbgrader recorded. Written answers wait
+for a TA (formgrader, or ``writer.record_written_scores``); until then they count 0 and the
+table marks them ``?``.
 """
 from __future__ import annotations
 
@@ -15,7 +17,6 @@ from autograder.batch.course import Course
 from autograder.batch.pool import Options, grade_class
 from autograder.batch.report import write_report
 from autograder.kinds import Status
-from autograder.notebook.sandbox import isolation
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Results:
     max_scores: dict[str, float]
     statuses: dict[str, Status] = field(default_factory=dict)
     report: Path | None = None
+    pending: dict[str, set[str]] = field(default_factory=dict)  # cells waiting for a TA
 
     def total(self, student: str) -> float:
         return round(sum(self.scores[student].values()), 2)
@@ -43,7 +45,9 @@ class Results:
         for student in sorted(self.scores):
             got = self.scores[student]
             row = [student.ljust(width)]
-            row += [(f"{got[c]:g}" if c in got else "-").rjust(len(n)) for c, n in zip(cells, names)]
+            waiting = self.pending.get(student, set())
+            row += [("?" if c in waiting else f"{got[c]:g}" if c in got else "-").rjust(len(n))
+                    for c, n in zip(cells, names)]
             row.append(f"{self.total(student):g}".rjust(5))
             row.append(self.statuses.get(student, ""))
             rows.append(row)
@@ -63,14 +67,14 @@ def grade_assignments(course: Course, assignments: list[str], csv_path: Path | N
     graded = grade_class(course, assignments, options)
     results = {}
     for assignment, notebooks in graded.items():
-        report = write_report(course.layout.report(assignment), assignment, notebooks,
-                              isolation("off" if options.sandbox == "off" else "auto"))
+        report = write_report(course.layout.report(assignment), assignment, notebooks, graded.isolation)
         statuses: dict[str, Status] = {}
         for result in notebooks:  # a student's status is their worst notebook's
             statuses[result.student] = Status.worst([statuses.get(result.student, Status.GRADED),
                                                      result.status])
         results[assignment] = Results(assignment, course.scores(assignment),
-                                      course.max_scores(assignment), statuses, report)
+                                      course.max_scores(assignment), statuses, report,
+                                      course.needs_manual_grading(assignment))
     if csv_path is not None:
         course.export_csv(csv_path)
     return results

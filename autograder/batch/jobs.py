@@ -12,13 +12,14 @@ import json
 import os
 import tempfile
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import autograder
 import rnncourse
 from autograder.batch.course import Course
 from autograder.kinds import Check, Severity
-from autograder.layout import CourseLayout
+from autograder.layout import REPO, CourseLayout
 from autograder.notebook.findings import Finding
 from autograder.notebook.grader import placeholder
 from autograder.notebook.restore import NotebookSource
@@ -65,17 +66,26 @@ def _hash_files(digest, folder: Path) -> None:
         digest.update(hashlib.sha256(path.read_bytes()).digest())
 
 
+@lru_cache(maxsize=None)
+def grader_digest() -> str:
+    """A hash of the grader as installed here: its code, the student side it talks to, and the
+    reference solutions its hidden checks compile (a cluster worker must have the same)."""
+    digest = hashlib.sha256()
+    grader = Path(autograder.__file__).parent
+    student_side = Path(rnncourse.__file__).parent
+    for path in sorted([*grader.rglob("*.py"), *(student_side / "_grading").glob("*.py"),
+                        student_side / "compare.py", *REPO.root.glob("solutions/*/*.ipynb")]):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def fingerprint(course: Course, assignment: str, limits: Limits, mode: str) -> str:
     """A hash of everything that decides a grade besides the student's files."""
     limits = {name: float(value) for name, value in asdict(limits).items()}  # 30 == 30.0
     digest = hashlib.sha256(json.dumps([limits, mode], sort_keys=True).encode())
     for folder in (course.layout.solution_folder(assignment), course.layout.release_folder(assignment)):
         _hash_files(digest, folder)
-    grader = Path(autograder.__file__).parent
-    student_side = Path(rnncourse.__file__).parent
-    for path in sorted([*grader.rglob("*.py"), *(student_side / "_grading").glob("*.py"),
-                        student_side / "compare.py"]):
-        digest.update(path.read_bytes())
+    digest.update(grader_digest().encode())
     return digest.hexdigest()
 
 
@@ -120,11 +130,11 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def failed(job: Job, source: NotebookSource, why: str) -> tuple[NotebookResult, dict]:
+def failed(student: str, assignment: str, source: NotebookSource, why: str) -> tuple[NotebookResult, dict]:
     """A grader error as a result: every part 0 for now, flagged for the TA, retried next run."""
     parts = zero_parts(source, "the grader failed on this notebook; your TA will look at it", "error")
-    result = NotebookResult(job.student, job.assignment, source.name, "error", parts,
-                            [Finding(job.student, source.name, "notebook", Check.GRADER_ERROR, Severity.FLAG,
+    result = NotebookResult(student, assignment, source.name, "error", parts,
+                            [Finding(student, source.name, "notebook", Check.GRADER_ERROR, Severity.FLAG,
                                      "not graded", why[-600:])], [f"grader error: {why[-200:]}"])
     return result, placeholder(source, parts, "the grader failed on it; your TA will look")
 
@@ -134,7 +144,7 @@ def store_failure(job: Job, sources: list[NotebookSource], why: str) -> None:
     job.staged.mkdir(parents=True, exist_ok=True)
     results = []
     for source in sources:
-        result, notebook = failed(job, source, why)
+        result, notebook = failed(job.student, job.assignment, source, why)
         write_atomic(job.staged / f"{source.name}.ipynb", json.dumps(notebook))
         results.append(result.to_json())
     write_atomic(job.result_path, json.dumps({"key": "", "results": results}))

@@ -20,7 +20,6 @@ from __future__ import annotations
 import ctypes
 import fcntl
 import hashlib
-import json
 import logging
 import multiprocessing
 import os
@@ -29,20 +28,20 @@ import signal
 import sys
 import tempfile
 import time
-import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
+from autograder.batch import cluster, work
 from autograder.batch.course import Course
-from autograder.batch.jobs import Job, collect, failed, loaded, store_failure, stored, write_atomic
+from autograder.batch.jobs import Job, collect, loaded, store_failure, stored
 from autograder.batch.writer import Recorder
 from autograder.errors import CourseError
 from autograder.layout import CourseLayout
-from autograder.notebook import grader as runner
 from autograder.notebook.restore import NotebookSource
 from autograder.notebook.results import NotebookResult
 from autograder.notebook.sandbox import Isolation, Limits, Sandbox, isolation, matplotlib_cache
@@ -61,6 +60,12 @@ class Options:
     sandbox: str = "auto"
     regrade: bool = False  # ignore stored results and grade everything again
     progress: bool = True
+    scheduler: str | None = None  # a Dask scheduler's address: grade on that cluster (cluster.py)
+    scheduler_file: str | None = None  # or the scheduler file naming it
+
+    @property
+    def on_cluster(self) -> bool:
+        return bool(self.scheduler or self.scheduler_file)
 
 
 # ------------------------------------------------------------------------------ the workers
@@ -107,28 +112,13 @@ def _source(course: Path, assignment: str, name: str) -> NotebookSource:
 
 def grade_job(job: Job) -> list[dict]:
     """Grade every notebook of one submission; store the staged notebooks and the result."""
-    results = []
-    if job.staged.exists():
-        shutil.rmtree(job.staged)
-    job.staged.mkdir(parents=True)
-    timestamp = job.submitted / "timestamp.txt"
-    if timestamp.is_file() and not timestamp.is_symlink():
-        shutil.copy(timestamp, job.staged / "timestamp.txt")
-    key = job.key
-    for name in job.notebooks:
-        source = _source(job.course, job.assignment, name)
-        try:
-            grader = runner.NotebookGrader(_WORKER["sandbox"], source, job.assignment, job.student,
-                                           job.submitted, _WORKER["scratch"], _WORKER["cache"])
-            result, notebook = grader.grade()
-        except Exception:  # a grader bug: record it, never lose the submission
-            result, notebook = failed(job, source, traceback.format_exc())
-        if result.status == "error":
-            key = ""  # never reused: the next run tries again
-        write_atomic(job.staged / f"{name}.ipynb", json.dumps(notebook))
-        results.append(result.to_json())
-    write_atomic(job.result_path, json.dumps({"key": key, "results": results}))
-    return results
+    sandbox = _WORKER["sandbox"]
+    key = (job.course, job.assignment)
+    if key not in _WORKER["sources"]:
+        _WORKER["sources"][key] = work.sources(job)
+    outcome = work.grade_work(work.pack(job, sandbox.limits, sandbox.isolation.mode), _WORKER["sources"][key],
+                              sandbox, _WORKER["scratch"], _WORKER["cache"])
+    return work.store(job, outcome)
 
 
 # ------------------------------------------------------------------------------ the batch
@@ -187,13 +177,29 @@ def _lock(course: Course, wait: float | None = None):
             time.sleep(0.2)
 
 
+class Graded(dict):
+    """The results per assignment, and how the kernels were isolated (here or on the cluster)."""
+
+    def __init__(self, results: dict[str, list[NotebookResult]], isolation_: Isolation):
+        super().__init__(results)
+        self.isolation = isolation_
+
+
 def grade_class(course: Course, assignments: list[str],
-                options: Options = Options()) -> dict[str, list[NotebookResult]]:
+                options: Options = Options()) -> Graded:
     """Grade every submission of ``assignments``; see the module docstring.
 
     Returns the results per assignment (one per student and notebook).
     """
-    isolation_ = isolation("off" if options.sandbox == "off" else "auto")
+    remote = (cluster.connect(options.scheduler, options.scheduler_file, options.sandbox)
+              if options.on_cluster else nullcontext())
+    with remote as on:
+        isolation_ = on.isolation if on else isolation("off" if options.sandbox == "off" else "auto")
+        return Graded(_grade_class(course, assignments, options, isolation_, on), isolation_)
+
+
+def _grade_class(course: Course, assignments: list[str], options: Options, isolation_: Isolation,
+                 on: cluster.Cluster | None) -> dict[str, list[NotebookResult]]:
     if isolation_.unprotected and options.sandbox == "require":
         raise CourseError(isolation_.warning())
     log.info("sandbox: %s", isolation_.summary())
@@ -209,7 +215,7 @@ def grade_class(course: Course, assignments: list[str],
             scratch.chmod(0o755)  # the kernels' own users must reach their folders in it
             cache = matplotlib_cache(course.layout.matplotlib_cache)
             return {assignment: _grade_assignment(course, assignment, options, isolation_,
-                                                  scratch, cache)
+                                                  scratch, cache, on)
                     for assignment in assignments}
     finally:
         _HELD_LOCKS.remove(lock.fileno())
@@ -217,18 +223,24 @@ def grade_class(course: Course, assignments: list[str],
 
 
 def _grade_assignment(course: Course, assignment: str, options: Options, isolation_: Isolation,
-                      scratch: Path, cache: Path) -> list[NotebookResult]:
+                      scratch: Path, cache: Path, on: cluster.Cluster | None = None) -> list[NotebookResult]:
     course.ensure_released(assignment)
     jobs = collect(course, assignment, options.limits, isolation_.mode)
     if options.regrade:  # grade and record everything again
         course.layout.ledger(assignment).unlink(missing_ok=True)
     pending = [j for j in jobs if options.regrade or stored(j) is None]
+    workers = f"on the Dask cluster at {on.where}" if on else \
+        f"with {min(options.workers, max(len(pending), 1))} workers"
     log.info(f"{assignment}: {len(jobs)} submissions, {len(jobs) - len(pending)} already graded, "
-        f"{len(pending)} to grade with {min(options.workers, max(len(pending), 1))} workers")
+        f"{len(pending)} to grade {workers}")
     _forget_withdrawn(course, assignment, jobs)
     writer = Recorder(course, assignment, batch=max(len(pending) // 4, 8))
-    _run_jobs(pending, options, isolation_, scratch, cache, len(jobs) - len(pending), len(jobs),
-              assignment, finished=writer.add)
+    if on:
+        on.run(pending, options.limits, options.progress, len(jobs) - len(pending), len(jobs),
+               assignment, finished=writer.add)
+    else:
+        _run_jobs(pending, options, isolation_, scratch, cache, len(jobs) - len(pending), len(jobs),
+                  assignment, finished=writer.add)
     writer.finish(jobs)
     log.info(f"{assignment}: every submission is in the gradebook, with its feedback")
     return [r for job in jobs for r in (stored(job) or loaded(job))]

@@ -6,14 +6,20 @@ every grade cell's output already written by the grader. ``record`` hands those 
 gradebook, applies late penalties and keeps the formgrader working exactly as usual; then
 ``nbgrader generate_feedback`` writes each student's feedback. A ledger remembers which
 result (by key) each student's gradebook entry holds, so nothing is recorded twice.
+
+A TA grades the written answers in formgrader; :func:`record_written_scores` does the same
+through nbgrader's API (the demo's TA), then writes those students' feedback again.
 """
 from __future__ import annotations
 
 import json
 import threading
 
+from nbgrader.api import MissingEntry
+
 from autograder.batch.course import Course, NbgraderFailed
 from autograder.batch.jobs import Job, store_failure, write_atomic
+from autograder.errors import CourseError
 
 
 def record(course: Course, assignment: str, jobs: list[Job], feedback: bool = True) -> list[str]:
@@ -107,3 +113,38 @@ class Recorder:
         return record(self.course, self.assignment, jobs)
 
 
+def record_written_scores(course: Course, assignment: str,
+                          scores: dict[str, dict[str, float]]) -> list[str]:
+    """Enter a TA's scores of written answers, ``{student: {answer grade id: points}}``, as
+    formgrader does (the manual score, and the answer no longer waits for a TA), then write
+    those students' feedback again; returns the students.
+
+    Raises:
+        CourseError: a student, cell or score the gradebook does not have room for.
+    """
+    with course.gradebook() as gradebook:
+        notebooks = [n.name for n in gradebook.find_assignment(assignment).notebooks]
+        others = [s.student.id for s in gradebook.find_assignment(assignment).submissions
+                  if s.student.id not in scores]
+        for student, cells in scores.items():
+            for cell, points in cells.items():
+                grade = _find_grade(gradebook, cell, notebooks, assignment, student)
+                if not 0 <= points <= grade.max_score:
+                    raise CourseError(f"{student}, {assignment}, {cell}: {points} points is "
+                                      f"outside 0 to {grade.max_score:g}")
+                grade.manual_score = float(points)
+                grade.needs_manual_grade = False
+        gradebook.db.commit()
+    students = sorted(scores)
+    if students:  # generate_feedback keeps feedback newer than the grading unless forced
+        course.nbgrader("generate_feedback", assignment, "--force", *_excluding(others))
+    return students
+
+
+def _find_grade(gradebook, cell: str, notebooks: list[str], assignment: str, student: str):
+    for notebook in notebooks:
+        try:
+            return gradebook.find_grade(cell, notebook, assignment, student)
+        except MissingEntry:
+            continue
+    raise CourseError(f"the gradebook has no grade {cell} of {student} in {assignment}")

@@ -8,6 +8,11 @@ tolerance of the returned dtype, notices inputs modified in place, and names the
 when the wrong output matches a known broken variant. It prints feedback and returns the score:
 whole passes scaled to the exercise's points, so the reference earns exactly full marks.
 
+A function that calls other graded functions of the student's (a sequence function and its
+step) is handed those too (:class:`OwnHelpers`): a case it fails against the reference still
+passes if it agrees with the reference run over the student's own helpers, so one mistake is
+charged to one part, and the feedback says when a part kept or lost points because of another.
+
 The feedback names outputs, sizes and likely mistakes; it never prints the hidden inputs, the
 reference outputs, or a traceback through this code.
 """
@@ -101,6 +106,61 @@ def state_before_step(name: str) -> Callable:
     return make
 
 
+LARGE = 100.0  # an input this large saturates a sigmoid or overflows an unguarded exp
+
+
+def edge_features(names: Sequence[str], args: tuple) -> set[str]:
+    """The edge cases one call's inputs hold, named by argument: sizes and values, never values'
+    digits, e.g. ``{"x: axis 0 of size 1", "mask: all False", "n = 1", "Wx: very large"}``.
+
+    A hidden check's edge cases must also be in the visible check (DESIGN.md); a test compares
+    these features of the calls each makes. Arrays give an axis of size 1, emptiness, all zeros,
+    very large values, a bool array (a mask) all False or with a row all False, and integer ids
+    all equal; lists give lengths 0 and 1; numbers give 0 and 1.
+    """
+    features: set[str] = set()
+    for name, value in zip(names, args):
+        _edges(name, value, features)
+    return features
+
+
+def _edges(path: str, value, features: set[str]) -> None:
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor
+        value = value.detach().cpu().numpy()
+    if hasattr(value, "to_data"):  # a course object that crosses to the kernel as its data
+        value = value.to_data()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _edges(f"{path}[{key!r}]", item, features)
+    elif isinstance(value, (list, tuple)):
+        if len(value) < 2:
+            features.add(f"{path}: length {len(value)}")
+        for k, item in enumerate(value[:1]):  # one element stands for a list of alike elements
+            _edges(f"{path}[{k}]", item, features)
+        for k, item in enumerate(value[1:], start=1):
+            if not isinstance(value, list):  # a tuple's elements differ in kind: each its own
+                _edges(f"{path}[{k}]", item, features)
+    elif isinstance(value, (bool, np.bool_, int, np.integer, float, np.floating)):
+        if value in (0, 1):
+            features.add(f"{path} = {int(value)}")
+    elif isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        features.update(f"{path}: axis {k} of size 1" for k, size in enumerate(value.shape) if size == 1)
+        if value.size == 0:
+            features.add(f"{path}: empty")
+        elif value.dtype.kind == "b":
+            if not value.any():
+                features.add(f"{path}: all False")
+            elif value.ndim >= 2 and not value.reshape(len(value), -1).any(axis=1).all():
+                features.add(f"{path}: a row all False")
+        elif value.dtype.kind in "iu":
+            if value.size > 1 and (value == value.flat[0]).all():
+                features.add(f"{path}: all equal")
+        elif not value.any():
+            features.add(f"{path}: all zeros")
+        elif np.max(np.abs(value)) >= LARGE:
+            features.add(f"{path}: very large")
+
+
 @dataclass(frozen=True)
 class Exercise:
     """Everything the grader needs to know about one graded function."""
@@ -122,11 +182,106 @@ class Exercise:
     # in the kernel before the grader calls the function, e.g. "on_plain_data" for a function
     # that takes a PyTorch model, which cannot cross to the kernel; only arrays do.
     adapter: str = ""
+    # The student's own graded functions this one calls, in order: the grade cell hands them
+    # to the check after the function, and a case also passes when the function agrees with
+    # the reference run over them (see OwnHelpers), so a helper's mistake costs its own part.
+    calls: tuple[str, ...] = ()
+    # For an exercise whose ``call`` checks properties computed with a helper (01's sample: the
+    # distribution of its draws, from the step): the same call, the properties computed with
+    # the student's own helpers instead, ``(fn, args, helpers by name) -> outputs``.
+    call_over_own: Callable | None = None
 
     @property
     def seed(self) -> int:
         """A fixed seed per exercise, so the same submission always gets the same cases."""
         return zlib.crc32(f"{self.assignment}/{self.name}".encode())
+
+
+@dataclass
+class OwnHelpers:
+    """The student's own functions that the graded function calls, and what grading over
+    them found.
+
+    A case the function fails against the reference is tried again against the reference
+    run over these helpers (``rebind``): a correct sequence function over a wrong step then
+    earns its points, and the step's mistake is charged to the step's part only. The helpers
+    are called as the grader calls the function under test (in the sandbox: the kernel, on
+    plain data), and everything is compared here. Nothing extra runs for a case that passes.
+    """
+
+    functions: dict[str, Callable]
+    passed_over: int = 0  # cases passed only against the reference run over these helpers
+    wrong: set[str] = field(default_factory=set)  # helpers seen to differ from the reference's
+
+    def composed(self, exercise: Exercise, reference, case: Case, names: Sequence[str]) -> list | None:
+        """The outputs of the reference run over the helpers ``names``; None if that fails
+        (a helper that raises or returns garbage)."""
+        ref_fn = rebind(getattr(reference, exercise.name), **{n: self.functions[n] for n in names})
+        try:
+            with _Quiet():
+                return _pick(exercise, exercise.call(ref_fn, copy.deepcopy(case.args)))
+        except Exception:
+            return None
+
+    def blame(self, exercise: Exercise, reference, case: Case, expected: list) -> None:
+        """Note the helpers that, alone in the reference, make it go wrong on ``case``."""
+        for name in self.functions:
+            if name not in self.wrong and not _agree(
+                    exercise, self.composed(exercise, reference, case, [name]), expected, case):
+                self.wrong.add(name)
+
+    def explains(self, exercise: Exercise, reference, case: Case, got: list, expected: list) -> bool:
+        """Do the wrong outputs ``got`` agree with the reference run over the student's own
+        helpers? Notes the helpers to blame either way."""
+        composed = self.composed(exercise, reference, case, list(self.functions))
+        if not _agree(exercise, composed, expected, case):  # some helper is wrong: which?
+            if len(self.functions) > 1:
+                self.blame(exercise, reference, case, expected)
+            else:
+                self.wrong.update(self.functions)
+        if not _agree(exercise, got, composed, case):
+            return False
+        self.passed_over += 1
+        if not self.wrong & set(self.functions):  # wrong only together: name them all
+            self.wrong.update(self.functions)
+        return True
+
+    def explains_failure(self, exercise: Exercise, fn: Callable, reference, case: Case,
+                         expected: list) -> bool:
+        """Does ``fn``, failing a property of the case, pass it measured with the student's own
+        helpers, as the reference run over them does? (Only with ``exercise.call_over_own``.)"""
+        self.blame(exercise, reference, case, expected)
+        if exercise.call_over_own is None or not self.wrong:
+            return False
+        ref_fn = rebind(getattr(reference, exercise.name), **self.functions)
+        try:
+            with _Quiet():
+                want = _pick(exercise, exercise.call_over_own(ref_fn, copy.deepcopy(case.args), self.functions))
+                got = _pick(exercise, exercise.call_over_own(fn, copy.deepcopy(case.args), self.functions))
+        except Exception:
+            return False
+        if _agree(exercise, got, want, case):
+            self.passed_over += 1
+            return True
+        return False
+
+    def feedback(self, failed: bool) -> list[str]:
+        """What the helpers did to this part's score, for ``Report.feedback``."""
+        wrong = [n for n in self.functions if n in self.wrong]
+        if not wrong:
+            return []
+        names = " and ".join(wrong)
+        its, has = ("their", "have") if len(wrong) > 1 else ("its", "has")
+        lines = []
+        if self.passed_over:
+            cases = f"{self.passed_over} case{'s' * (self.passed_over > 1)}"
+            lines.append(f"  - {cases} graded over your own {names}, which {has} {its} own "
+                         f"mistakes: see {its} part{'s' * (len(wrong) > 1)}; this part keeps "
+                         "the points of those cases")
+        if failed:
+            lines.append(f"  - this part may also have lost points because of your {names}: "
+                         f"see {its} part{'s' * (len(wrong) > 1)}")
+        return lines
 
 
 @dataclass
@@ -137,6 +292,7 @@ class Report:
     passed: int = 0
     total: int = 0
     problems: list[str] = field(default_factory=list)
+    own: OwnHelpers | None = None  # the student's helpers it was also graded over, if handed
 
     @property
     def score(self) -> float:
@@ -164,6 +320,8 @@ class Report:
             lines.append(f"  - {text}{more}" + (f"{LIKELY}{hint}" if hint else ""))
         if len(groups) > 5:
             lines.append(f"  - ... and {len(groups) - 5} more kinds of problem")
+        if self.own is not None:
+            lines += self.own.feedback(failed=self.passed < self.total)
         return "\n".join(lines)
 
 
@@ -207,6 +365,16 @@ def _compare(outputs: Sequence[Output], got: list, expected: list, dims: dict) -
         if problem:
             return problem
     return None
+
+
+def _agree(exercise: Exercise, got: list | None, want: list | None, case: Case) -> bool:
+    """Do two sets of outputs agree (None, an output that could not be had, agrees with nothing)?"""
+    if got is None or want is None:
+        return False
+    try:
+        return _compare(exercise.outputs, got, want, case.dims) is None
+    except CheckFailure:
+        return False
 
 
 def _diagnose(exercise: Exercise, reference, case: Case, got: list) -> str | None:
@@ -257,8 +425,13 @@ def _modified_inputs(names: Sequence[str], given: tuple, pristine: tuple) -> lis
     ]
 
 
-def run_case(exercise: Exercise, fn: Callable, reference, case: Case) -> str | None:
-    """Grade one case: None if it passes, else a message for the student."""
+def run_case(exercise: Exercise, fn: Callable, reference, case: Case,
+             own: OwnHelpers | None = None) -> str | None:
+    """Grade one case: None if it passes, else a message for the student.
+
+    With ``own``, a case whose outputs are wrong passes if they agree with the reference run
+    over the student's own helpers.
+    """
     ref_fn = getattr(reference, exercise.name)
     expected = _pick(exercise, exercise.call(ref_fn, copy.deepcopy(case.args)))
     given = copy.deepcopy(case.args)
@@ -268,8 +441,12 @@ def run_case(exercise: Exercise, fn: Callable, reference, case: Case) -> str | N
     except NotImplementedError:
         return f"{exercise.name} is not implemented yet"
     except CheckFailure as failure:  # a property of the call itself failed (see Exercise.call)
+        if own is not None and own.explains_failure(exercise, fn, reference, case, expected):
+            return None
         return f"{failure} [{case.label}]"
     except Exception as err:  # the student's code raised: report it, never its traceback here
+        if own is not None:
+            own.blame(exercise, reference, case, expected)
         hint = _diagnose_raise(exercise, reference, case, err)
         return (f"{exercise.name} raised {type(err).__name__}: {str(err)[:200]} [{case.label}]"
                 + (f"{LIKELY}{hint}" if hint else ""))
@@ -283,7 +460,7 @@ def run_case(exercise: Exercise, fn: Callable, reference, case: Case) -> str | N
         problem = _compare(exercise.outputs, got, expected, case.dims)
     except CheckFailure as failure:
         return str(failure)
-    if problem is None:
+    if problem is None or (own is not None and own.explains(exercise, reference, case, got, expected)):
         return None
     hint = _diagnose(exercise, reference, case, got)
     return f"{problem} [{case.label}]" + (f"{LIKELY}{hint}" if hint else "")
@@ -328,9 +505,27 @@ def _first_calls(exercise: Exercise, cases: list[Case]) -> list[tuple[tuple, dic
     return calls
 
 
-def check(exercise: Exercise, fn: Callable) -> Report:
-    """Run every case of ``exercise`` on ``fn`` and return the report (prints nothing)."""
-    report = Report(exercise)
+def own_helpers(exercise: Exercise, helpers: Sequence[Callable]) -> OwnHelpers | None:
+    """The student's helpers handed by a grade cell, by the names ``exercise.calls`` gives.
+
+    None without helpers (a grade cell written before the exercise declared them, or a test
+    grading the function alone): the function is then compared with the reference only.
+    """
+    if not helpers:
+        return None
+    if len(helpers) != len(exercise.calls):
+        raise TypeError(f"{exercise.name} is graded with the functions it calls, "
+                        f"{', '.join(exercise.calls) or 'none'}; the grade cell hands "
+                        f"{len(helpers)} (run `python -m autograder release`)")
+    return OwnHelpers(dict(zip(exercise.calls, helpers)))
+
+
+def check(exercise: Exercise, fn: Callable, helpers: Sequence[Callable] = ()) -> Report:
+    """Run every case of ``exercise`` on ``fn`` and return the report (prints nothing).
+
+    ``helpers``: the student's own functions named by ``exercise.calls``, in that order.
+    """
+    report = Report(exercise, own=own_helpers(exercise, helpers))
     if not callable(fn):
         report.total = 1
         report.problems.append(f"{exercise.name} is not a function")
@@ -342,7 +537,7 @@ def check(exercise: Exercise, fn: Callable) -> Report:
         prefetch(fn, _first_calls(exercise, cases))
     for case in cases:
         report.total += 1
-        problem = run_case(exercise, fn, reference, case)
+        problem = run_case(exercise, fn, reference, case, report.own)
         if problem is None:
             report.passed += 1
         else:
@@ -350,11 +545,11 @@ def check(exercise: Exercise, fn: Callable) -> Report:
     return report
 
 
-def grade(exercise: Exercise, fn: Callable) -> float:
+def grade(exercise: Exercise, fn: Callable, *helpers: Callable) -> float:
     """Print the feedback for ``fn`` and return its score, for the last line of a grade cell.
 
     nbgrader records a number shown as a grade cell's result as that cell's partial credit.
     """
-    report = check(exercise, fn)
+    report = check(exercise, fn, helpers)
     print(report.feedback())
     return report.score

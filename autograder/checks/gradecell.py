@@ -9,6 +9,10 @@ one call into the registry::
     grade("01_vanilla_rnn", "rnn_step_forward", rnn_step_forward)
     ### END HIDDEN TESTS
 
+An exercise whose function calls the student's own graded functions (its ``calls``) hands
+those to the check too, after the function:
+``grade("03_lstm", "lstm_backward", lstm_backward, lstm_step_backward)``.
+
 ``make release`` writes every grade cell (its text and its points) from the notebook's
 declaration, so neither can drift from the hidden checks.
 """
@@ -24,11 +28,12 @@ IMPORT = "from autograder.checks import grade"
 
 @dataclass(frozen=True)
 class HiddenCall:
-    """The hidden part of a grade cell: ``grade(<notebook>, <exercise>, <argument>)``."""
+    """The hidden part of a grade cell: ``grade(<notebook>, <exercise>, <argument>, *<helpers>)``."""
 
     notebook: str
     exercise: str
     argument: str  # an expression of the student's namespace, e.g. "rnn_step_forward"
+    helpers: tuple[str, ...] = ()  # names of the student's functions it calls, e.g. ("rnn_step_forward",)
 
 
 def grade_id(exercise: str) -> str:
@@ -41,13 +46,16 @@ def argument(exercise: str, adapter: str = "") -> str:
     return f"{adapter}({exercise})" if adapter else exercise
 
 
-def source(notebook: str, exercise: str, points: float, adapter: str = "") -> str:
-    """The source of the grade cell of ``exercise`` in ``notebook``."""
+def source(notebook: str, exercise: str, points: float, adapter: str = "",
+           calls: tuple[str, ...] = ()) -> str:
+    """The source of the grade cell of ``exercise`` in ``notebook``, handing the check the
+    student's functions it ``calls`` too."""
+    arguments = ", ".join([argument(exercise, adapter), *calls])
     return (f"# Hidden checks of {exercise} run here when the notebook is graded "
             f"({points:g} point{'s' * (points != 1)}).\n"
             "### BEGIN HIDDEN TESTS\n"
             f"{IMPORT}\n"
-            f'grade("{notebook}", "{exercise}", {argument(exercise, adapter)})\n'
+            f'grade("{notebook}", "{exercise}", {arguments})\n'
             "### END HIDDEN TESTS")
 
 
@@ -74,8 +82,10 @@ def parse(text: str) -> tuple[HiddenCall | None, str]:
         return None, visible_code
     call = body[1].value
     if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "grade"
-            and len(call.args) == 3 and not call.keywords
-            and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args[:2])):
+            and len(call.args) >= 3 and not call.keywords
+            and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args[:2])
+            and all(isinstance(a, ast.Name) for a in call.args[3:])):  # helpers: plain names
         return None, visible_code
     notebook, exercise = (a.value for a in call.args[:2])
-    return HiddenCall(notebook, exercise, ast.unparse(call.args[2])), visible_code
+    helpers = tuple(a.id for a in call.args[3:])
+    return HiddenCall(notebook, exercise, ast.unparse(call.args[2]), helpers), visible_code

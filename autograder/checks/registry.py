@@ -5,6 +5,7 @@ declares a ``NOTEBOOK``. Nothing here lists them by hand.
 
     from autograder.checks import grade
     grade("03_lstm", "lstm_step_forward", lstm_step_forward)
+    grade("03_lstm", "lstm_backward", lstm_backward, lstm_step_backward)  # and the step it calls
 """
 from __future__ import annotations
 
@@ -62,6 +63,9 @@ def get(notebook_id: str) -> Notebook:
                               f"{', '.join(declared())}") from None
 
 
-def grade(notebook_id: str, exercise: str, fn: Callable) -> float:
-    """The hidden check of one exercise: prints its feedback, returns the points earned."""
-    return framework.grade(get(notebook_id).exercise(exercise), fn)
+def grade(notebook_id: str, exercise: str, fn: Callable, *helpers: Callable) -> float:
+    """The hidden check of one exercise: prints its feedback, returns the points earned.
+
+    ``helpers``: the student's own functions the exercise calls (its ``calls``), in order.
+    """
+    return framework.grade(get(notebook_id).exercise(exercise), fn, *helpers)

@@ -11,6 +11,11 @@ import json
 import re
 from collections.abc import Callable
 
+from autograder.cells import grade_id, is_solution, kind, text_of
+from autograder.kinds import CellKind
+
+MODEL = "model"  # a written answer: the model answer of the solution notebook, word for word
+
 # a marker line, also when it is the cell's last line (no newline after it)
 MARKER_LINE = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*(?:\n|\Z)", re.M)
 
@@ -38,15 +43,26 @@ def replaced(old: str, new: str) -> Callable[[str], str]:
     return change
 
 
-def make_submission(release_nb: dict, source_nb: dict, changes: dict[str, Callable]) -> dict:
-    """The released notebook with the solution cells named in ``changes`` filled in."""
-    sources = {cell["metadata"]["nbgrader"]["grade_id"]: "".join(cell["source"])
-               for cell in source_nb["cells"]
-               if cell["metadata"].get("nbgrader", {}).get("solution")}
+def make_submission(release_nb: dict, source_nb: dict, changes: dict[str, Callable],
+                    answers: dict[str, str] | None = None) -> dict:
+    """The released notebook with the solution cells named in ``changes`` filled in.
+
+    ``changes`` apply to the autograded solution cells (code); ``answers`` maps a written
+    answer cell's grade id to the text the student writes there (``declaration.MODEL``: the
+    model answer of ``source_nb``). A cell named in neither keeps the released stub.
+    """
+    sources = {grade_id(cell): text_of(cell) for cell in source_nb["cells"] if is_solution(cell)}
     submission = json.loads(json.dumps(release_nb))
     for cell in submission["cells"]:
-        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
-        change = changes.get(grade_id, changes.get("*"))
-        if grade_id in sources and change is not None:
-            cell["source"] = change(sources[grade_id])
+        cell_id = grade_id(cell)
+        if cell_id not in sources:
+            continue
+        if kind(cell) == CellKind.MANUAL:
+            text = (answers or {}).get(cell_id)
+            if text is not None:
+                cell["source"] = sources[cell_id] if text == MODEL else text
+            continue
+        change = changes.get(cell_id, changes.get("*"))
+        if change is not None:
+            cell["source"] = change(sources[cell_id])
     return submission

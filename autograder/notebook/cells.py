@@ -136,6 +136,7 @@ class CellRunner:
         described = describe(answer)
         if described:
             self.run.captured[spec.grade_id] = described
+            self._capture_helpers(spec)
             self.history.append(index)
             return
         name = spec.hidden.exercise
@@ -151,6 +152,15 @@ class CellRunner:
                                       f"{answer.detail})"))
             if answer.failure == Failure.DIED:
                 self.recover()
+
+    def _capture_helpers(self, spec: SourceCell) -> None:
+        """Capture the student's functions that the graded one calls, as they stand at its grade
+        cell (the check grades it over them too); one that is not defined is left out."""
+        for name in spec.hidden.helpers:
+            key = helper_key(spec.grade_id, name)
+            described = describe(self.requests.ask(f"{HARNESS}.capture({key!r}, {name})", REQUEST_TIMEOUT))
+            if described:
+                self.run.captured[key] = described
 
     def recover(self) -> bool:
         """Restart the kernel and run again the cells that ran before; False if impossible."""
@@ -177,6 +187,8 @@ class CellRunner:
                 answer = self.requests.ask(
                     f"{HARNESS}.capture({spec.grade_id!r}, {spec.hidden.argument})", REQUEST_TIMEOUT)
                 ok = bool(describe(answer))
+                if ok:
+                    self._capture_helpers(spec)
             else:
                 timeout = min(self.limits.cell_timeout, max(self.remaining(), 0.1))
                 ok = self.kernel.execute(text_of(self.cells[index]), timeout).status in ("ok", "error")
@@ -215,6 +227,11 @@ class CellRunner:
                 continue  # the course's own setup importing torch is nothing to report
             self.run.seen.append(Seen(finding.cell, finding.check, Severity(finding.severity),
                                       finding.action, finding.detail))
+
+
+def helper_key(grade_id: str, helper: str) -> str:
+    """The key under which the kernel keeps ``helper``, captured for the grade cell ``grade_id``."""
+    return f"{grade_id}:{helper}"
 
 
 def note(text: str) -> dict:

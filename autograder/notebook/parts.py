@@ -11,7 +11,7 @@ import traceback
 from dataclasses import dataclass, field
 
 from autograder.kinds import Check, PartStatus, Severity
-from autograder.notebook.cells import REQUEST_TIMEOUT, CellRunner, CellsRun, Seen
+from autograder.notebook.cells import REQUEST_TIMEOUT, CellRunner, CellsRun, Seen, helper_key
 from autograder.notebook.remote import HARNESS, NotAFunction, RemoteFunction, run_hidden
 from autograder.notebook.restore import SourceCell
 from autograder.notebook.results import Part
@@ -57,7 +57,7 @@ class PartGrader:
             return Part(spec.grade_id, spec.points, 0.0, f"{function}: this grade cell has no hidden "
                         "call the course's grader understands", PartStatus.ERROR)
         if spec.grade_id in run.captured and kernel.alive():
-            return self._check(spec, run.captured[spec.grade_id], seen)
+            return self._check(spec, run.captured, seen)
         reason = run.missing.get(spec.grade_id, "the kernel could not be restored")
         # a limit or a dead kernel: not the student's answer, so the part is not graded
         unanswered = spec.grade_id in run.unreached or spec.grade_id in run.captured or \
@@ -65,22 +65,32 @@ class PartGrader:
         return Part(spec.grade_id, spec.points, 0.0, f"{function}: {reason}. 0 of {spec.points:g} points.",
                     PartStatus.NOT_RUN if unanswered else PartStatus.GRADED)
 
-    def _check(self, spec: SourceCell, described: dict, seen: list[Seen]) -> Part:
+    def _check(self, spec: SourceCell, captured: dict[str, dict], seen: list[Seen]) -> Part:
         name = spec.hidden.exercise
-        fn = (RemoteFunction(self.runner.requests, self.runner.kernel.folder, spec.grade_id, name,
-                             self.runner.limits.call_timeout)
-              if described.get("callable") else NotAFunction(str(described.get("type"))))
+        fn = self._stand_in(spec.grade_id, name, captured)
+        keys = {helper: helper_key(spec.grade_id, helper) for helper in spec.hidden.helpers}
+        helpers = tuple(self._stand_in(key, helper, captured) for helper, key in keys.items())
         try:
-            score, feedback = run_hidden(spec.hidden, fn)
+            score, feedback = run_hidden(spec.hidden, fn, helpers)
         except Exception:  # a bug of the grader, not of the student: say so, loudly
             seen.append(Seen(spec.grade_id, Check.GRADER_ERROR, Severity.FLAG, "part not graded",
                              traceback.format_exc(limit=-3)[-600:]))
             return Part(spec.grade_id, spec.points, 0.0, f"{name}: the grader failed on this part; "
                         "your TA will grade it by hand. 0 points for now.", PartStatus.ERROR)
         finally:
-            if isinstance(fn, RemoteFunction):
-                fn.forget()
-            self.runner.requests.ask(f"{HARNESS}.stop({spec.grade_id!r})", REQUEST_TIMEOUT)
+            for stand_in in (fn, *helpers):
+                if isinstance(stand_in, RemoteFunction):
+                    stand_in.forget()
+            for key in (spec.grade_id, *keys.values()):
+                self.runner.requests.ask(f"{HARNESS}.stop({key!r})", REQUEST_TIMEOUT)
         score = min(max(score, 0.0), spec.points)
         return Part(spec.grade_id, spec.points, score, feedback)
+
+    def _stand_in(self, key: str, name: str, captured: dict[str, dict]):
+        """The grader's stand-in for the function captured under ``key`` in the kernel."""
+        described = captured.get(key, {"type": "undefined"})
+        if not described.get("callable"):
+            return NotAFunction(str(described.get("type")))
+        return RemoteFunction(self.runner.requests, self.runner.kernel.folder, key, name,
+                              self.runner.limits.call_timeout)
 

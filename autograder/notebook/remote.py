@@ -245,6 +245,10 @@ def synced(target, after) -> None:
     if isinstance(target, np.ndarray) and isinstance(after, np.ndarray):
         if target.shape == after.shape and target.flags.writeable:
             np.copyto(target, after, casting="unsafe")
+    elif isinstance(target, np.random.Generator) and isinstance(after, np.random.Generator):
+        # the draws the function made: a reference run over a student's helper that takes rng
+        # (05's mix_inputs) goes on drawing where the helper stopped, as a local call would
+        target.bit_generator.state = after.bit_generator.state
     elif isinstance(target, dict) and isinstance(after, dict):
         for key in [k for k in target if k not in after]:
             del target[key]
@@ -274,11 +278,12 @@ class NotAFunction:
         self.type_name = type_name
 
 
-def run_hidden(call: HiddenCall, fn) -> tuple[float, str]:
-    """Run the hidden check named by ``call`` on ``fn``; returns (score, feedback printed)."""
+def run_hidden(call: HiddenCall, fn, helpers: tuple = ()) -> tuple[float, str]:
+    """Run the hidden check named by ``call`` on ``fn`` (and the student's ``helpers`` it
+    calls, stand-ins too); returns (score, feedback printed)."""
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(io.StringIO()):
-        score = registry.grade(call.notebook, call.exercise, fn)
+        score = registry.grade(call.notebook, call.exercise, fn, *helpers)
     return float(score), printed.getvalue()
 
 

@@ -53,8 +53,13 @@ class NotebookSource:
 
     @classmethod
     def load(cls, source_path: Path, release_path: Path) -> "NotebookSource":
-        source = json.loads(Path(source_path).read_text(encoding="utf-8"))
-        release = json.loads(Path(release_path).read_text(encoding="utf-8"))
+        return cls.parse(Path(source_path).stem, Path(source_path).read_text(encoding="utf-8"),
+                         Path(release_path).read_text(encoding="utf-8"))
+
+    @classmethod
+    def parse(cls, name: str, source_text: str, release_text: str) -> "NotebookSource":
+        """From the two notebooks' texts (a cluster worker has no course folder)."""
+        source, release = json.loads(source_text), json.loads(release_text)
         by_id = {grade_id(c): c for c in source["cells"] if grade_id(c)}
         cells = []
         for cell in release["cells"]:
@@ -66,7 +71,7 @@ class NotebookSource:
             hidden, visible = (gradecell.parse(text) if cell_kind == CellKind.GRADE else (None, ""))
             cells.append(SourceCell(cell_id, cell_kind, cell["cell_type"], cell, text,
                                     float(nbgrader_meta(cell).get("points", 0) or 0), hidden, visible))
-        return cls(Path(source_path).stem, tuple(cells), release)
+        return cls(name, tuple(cells), release)
 
     @property
     def grade_cells(self) -> list[SourceCell]:
@@ -244,7 +249,7 @@ def _put_back_missing(cells: list[dict], source: NotebookSource, found) -> None:
     for index, spec in enumerate(source.cells):
         if spec.grade_id in present:
             continue
-        if spec.kind.student_writes:
+        if spec.kind.student_writes and spec.kind != CellKind.MANUAL:
             found(spec.grade_id, Check.DELETED_CELL, Severity.INFO, "none",
                   f"the {spec.kind} cell was deleted (its code may live in another cell)")
             continue
@@ -254,9 +259,14 @@ def _put_back_missing(cells: list[dict], source: NotebookSource, found) -> None:
             if positions:
                 at = positions[-1] + 1
                 break
-        cells.insert(at, _cell(spec.cell_type, spec.source_text, spec.release.get("metadata", {})))
+        # a written answer comes back as released (unanswered: nbgrader scores it 0), never
+        # with the model answer that is its source
+        text = text_of(spec.release) if spec.kind == CellKind.MANUAL else spec.source_text
+        cells.insert(at, _cell(spec.cell_type, text, spec.release.get("metadata", {})))
         present.add(spec.grade_id)
-        what = "grade cell was deleted; restored from the source and graded" if spec.kind == CellKind.GRADE \
-            else "locked cell was deleted; restored from the source"
+        what = {CellKind.GRADE: "grade cell was deleted; restored from the source and graded",
+                CellKind.MANUAL: "written answer cell was deleted; put back unanswered (the "
+                                 "student's own cells are kept for the TA to read)"
+                }.get(spec.kind, "locked cell was deleted; restored from the source")
         found(spec.grade_id, Check.DELETED_CELL, Severity.FLAG if spec.cell_type == "code" else Severity.INFO,
               "restored", f"the {what}")

@@ -4,18 +4,22 @@ Each declared notebook has a sample class (its declaration's ``samples``): stude
 the released notebook the way students make theirs, by replacing the stubs in the solution
 cells. Each stands for a kind of submission a TA meets (perfect, blank, partial, float32, a
 subtle bug, code that raises), and the points each must earn are declared with it, so the
-demo doubles as the end-to-end test of every notebook.
+demo doubles as the end-to-end test of every notebook. Sample students answer the written
+questions too (``Sample.answers``); after autograding, the demo's TA enters their scores
+through nbgrader's API, as formgrader would, and the feedback and grades.csv are written again.
 """
 from __future__ import annotations
 
 import json
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from autograder.authoring.release import release
 from autograder.batch.course import Course
 from autograder.batch.grade import Results, grade_assignment
+from autograder.batch.writer import record_written_scores
 from autograder.checks import registry
 from autograder.checks.samples import make_submission
 from autograder.layout import REPO
@@ -34,10 +38,30 @@ def submit_sample_class(course: Course, assignment: str, copies: int = 1) -> lis
     for number in range(copies * len(notebook.samples)):
         sample = notebook.samples[number % len(notebook.samples)]
         student = sample.student if copies == 1 else f"s{number + 1:03d}-{sample.student}"
-        submission = make_submission(release_nb, source_nb, sample.changes)
+        answers = {q.grade_id: sample.answers[q.name].text for q in notebook.written
+                   if q.name in sample.answers}
+        submission = make_submission(release_nb, source_nb, sample.changes, answers)
         course.submit(student, assignment, {name: json.dumps(submission, indent=1)})
         students.append(student)
     return students
+
+
+def grade_written_answers(course: Course, results: Results) -> Results:
+    """The demo's TA: each answered written question gets the score its sample declares,
+    entered through nbgrader's API as formgrader would; returns the results read back."""
+    notebook = registry.get(results.assignment)
+    samples = {sample.student: sample for sample in notebook.samples}
+    scores = {student: {q.grade_id: samples[student].written_score(q) for q in notebook.written
+                        if q.grade_id in results.pending.get(student, set())}
+              for student in results.scores if student in samples}
+    scores = {student: cells for student, cells in scores.items() if cells}
+    if not scores:
+        return results
+    record_written_scores(course, results.assignment, scores)
+    log.info(f"4. {results.assignment}: the TA graded {sum(map(len, scores.values()))} written "
+             "answers (nbgrader's API, as formgrader does); feedback written again")
+    return replace(results, scores=course.scores(results.assignment),
+                   pending=course.needs_manual_grading(results.assignment))
 
 
 def run_demo(work: Path, assignments: list[str]) -> dict[str, Results]:
@@ -62,6 +86,10 @@ def run_demo(work: Path, assignments: list[str]) -> dict[str, Results]:
                  "feedback, export, integrity report")
         results[assignment] = grade_assignment(course, assignment, csv_path=work / "grades.csv")
         log.info(results[assignment].table())
+        results[assignment] = grade_written_answers(course, results[assignment])
+        if registry.get(assignment).written:
+            log.info(results[assignment].table())
+    course.export_csv(work / "grades.csv")
     layout = course.layout
     log.info(f"gradebook: {course.db_url}")
     log.info(f"grades:    {work / 'grades.csv'}")

@@ -170,7 +170,9 @@ def visible_inputs() -> dict[str, dict[str, dict]]:
                               [_params(H, H, s) for s in (1.0, 0.8, 1.2)])},
             "L=1": {"args": (_spaced(-0.5, 0.5, N, T, D), _spaced(-0.3, 0.4, 1, N, H), [_params(D, H)])},
             "N=1, T=1": {"args": (_spaced(-0.5, 0.5, 1, 1, D), _spaced(-0.3, 0.4, 2, 1, H),
-                                  [_params(D, H), _params(H, H, 0.9)])}},
+                                  [_params(D, H), _params(H, H, 0.9)])},
+            "D=1, H=1": {"args": (_spaced(-0.5, 0.5, 2, 3, 1), _spaced(-0.3, 0.4, 2, 2, 1),
+                                  [_params(1, 1), _params(1, 1, 0.9)])}},
         "bidirectional_gru_forward": {
             "main": {"args": (_spaced(-0.5, 0.5, N, T, D), _spaced(-0.3, 0.4, 2, N, H),
                               _params(D, H), _params(D, H, 0.7))},

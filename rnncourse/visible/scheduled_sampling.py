@@ -172,7 +172,7 @@ SCHEDULE_POINTS = {
                         (100, 1.0, 0.01, 0.2), (2000, 1.0, 0.001, 0.05), (40, 0.7, 0.0, 0.2),
                         (300, 1.0, 0.005, 0.0)],
     "exponential_schedule": [(0, 0.99), (1, 0.99), (50, 0.95), (500, 0.999)],
-    "inverse_sigmoid_schedule": [(0, 10.0), (1, 10.0), (40, 10.0), (500, 100.0), (100000, 10.0)],
+    "inverse_sigmoid_schedule": [(0, 10.0), (0, 1.0), (1, 10.0), (40, 10.0), (500, 100.0), (100000, 10.0)],
 }
 
 
@@ -240,7 +240,8 @@ def check_linear_schedule(linear_schedule) -> None:
 
 def check_exponential_schedule(exponential_schedule) -> None:
     """Visible check of ``exponential_schedule``."""
-    _check_schedule("exponential_schedule", exponential_schedule, "eps_i is k to the power i")
+    _check_schedule("exponential_schedule", exponential_schedule,
+                    "Look at the exponential decay's formula: how eps changes from one step to the next")
 
 
 def check_inverse_sigmoid_schedule(inverse_sigmoid_schedule) -> None:
@@ -248,7 +249,8 @@ def check_inverse_sigmoid_schedule(inverse_sigmoid_schedule) -> None:
     with np.errstate(all="raise"):  # an overflow warning would reach the grader as an error
         try:
             _check_schedule("inverse_sigmoid_schedule", inverse_sigmoid_schedule,
-                            "compare your formula with k / (k + exp(i / k)) term by term")
+                            "Look at the inverse sigmoid decay's formula term by term: its value at i = 0 and "
+                            "the sign of the exponent")
         except (OverflowError, FloatingPointError) as err:
             raise CheckFailure(f"inverse_sigmoid_schedule(100000, 10) overflowed ({err}): "
                                "exp(i / k) is too large for a float there; the schedule is "

@@ -94,7 +94,7 @@ def visible_inputs() -> dict[str, dict]:
     searches = {"greedy": (TableStep(6, eos=0, seed=1), 6, 1, 5),  # (model, bos, beam, max_len)
                 "beam": (TableStep(6, eos=2, seed=2, eos_slope=0.8), 7, 3, 5),
                 "every": (TableStep(3, eos=1, seed=3), 0, 15, 3),  # 15 = all sequences
-                "one_step": (TableStep(5, eos=4, seed=4), 0, 3, 1),
+                "one_step": (TableStep(5, eos=4, seed=4), 1, 3, 1),
                 "never_ends": (TableStep(4, eos=3, seed=5, eos_slope=-30.0), 4, 2, 4)}
     search = {case: (model, model.initial_state(), bos, model.eos, beam, max_len)
               for case, (model, bos, beam, max_len) in searches.items()}
@@ -227,7 +227,7 @@ def check_beam_search(beam_search) -> None:
     """Visible check of ``beam_search`` on a toy model: greedy, beam 3, exhaustive, max_len = 1,
     no eos; the exhaustive case is also compared with a brute-force search."""
     hints = {"tokens": "see the docstring for which hypotheses are extended and kept",
-             "scores": "a score is the sum of its tokens' log-probabilities"}
+             "scores": "how a hypothesis' score grows with each token it takes (the docstring)"}
     answers = {}
     for case, args in visible_inputs()["beam_search"].items():
         try:
@@ -249,7 +249,7 @@ def check_beam_search(beam_search) -> None:
 def check_length_normalise(length_normalise) -> None:
     """Visible check of ``length_normalise``: alpha 0.7, 1 and 0, one hypothesis, none."""
     hints = {"tokens": "rank the hypotheses by their normalised scores, best first",
-             "scores": "the new score is score / L**alpha, L the number of tokens"}
+             "scores": "the length normalisation of section 6: what L counts and where alpha enters"}
     about = {"alpha": "alpha=0.7", "mean": "alpha=1", "zero": "alpha=0", "single": "one hypothesis",
              "empty": "an empty list"}
     for case, args in visible_inputs()["length_normalise"].items():

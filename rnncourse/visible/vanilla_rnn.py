@@ -8,7 +8,14 @@ from __future__ import annotations
 import numpy as np
 
 from rnncourse.compare import CheckFailure, as_array, expect, expect_array, sampling_problem
-from rnncourse.visible import load_fixture, passed
+from rnncourse.visible import (
+    cache_problem,
+    flatten_cache,
+    load_fixture,
+    passed,
+    stored_cache,
+    verify_outputs,
+)
 
 ASSIGNMENT = "01_vanilla_rnn"
 
@@ -75,74 +82,138 @@ def first_draw_probabilities(step, params: dict, prefix: np.ndarray, temperature
     return probabilities(h), probabilities(after)
 
 
-def fixture_values(impl) -> dict[str, np.ndarray]:
-    """The expected outputs of the visible checks, computed with ``impl``'s functions."""
-    inputs = visible_inputs()
-    params, prefix, n, temperature, seed = inputs["sample"]
-    probs0, probs1 = first_draw_probabilities(impl.rnn_step_forward, params, prefix, temperature)
-    loss, dx = impl.temporal_softmax_loss(*inputs["temporal_softmax_loss"])
-    return {
-        "rnn_step_forward/h": impl.rnn_step_forward(*inputs["rnn_step_forward"])[0],
-        "rnn_forward/h": impl.rnn_forward(*inputs["rnn_forward"])[0],
-        "word_embedding_forward/out": impl.word_embedding_forward(*inputs["word_embedding_forward"])[0],
-        "temporal_affine_forward/out": impl.temporal_affine_forward(*inputs["temporal_affine_forward"])[0],
-        "temporal_softmax_loss/loss": np.asarray(loss),
-        "temporal_softmax_loss/dx": dx,
-        "sample/argmax": impl.sample(params, prefix, n, 0.0, seed),
-        "sample/probs0": probs0,
-        "sample/probs1": probs1,
-    }
+CASES = {  # function -> case -> inputs, beside the main case: the kinds the hidden check draws
+    "rnn_step_forward": {"N=1, D=1, H=1": lambda: (_spaced(-0.4, 0.7, 1, 1), _spaced(0.3, 0.3, 1, 1),
+                                                   _spaced(0.8, 0.8, 1, 1), _spaced(-0.6, -0.6, 1, 1),
+                                                   _spaced(0.1, 0.1, 1))},
+    "rnn_forward": {"N=1, T=1": lambda: (_spaced(-0.5, 0.5, 1, 1, 5), _spaced(-0.2, 0.5, 1, 4),
+                                         _spaced(-0.1, 0.9, 5, 4), _spaced(-0.3, 0.7, 4, 4), _spaced(-0.2, 0.4, 4))},
+    "word_embedding_forward": {"N=1, T=1": lambda: (np.array([[4]]), _spaced(0.0, 1.0, 6, 5))},
+    "temporal_affine_forward": {"N=1, T=1": lambda: (_spaced(-1.0, 1.0, 1, 1, 4), _spaced(-0.5, 0.5, 4, 6),
+                                                     _spaced(-0.1, 0.1, 6))},
+    "temporal_softmax_loss": {
+        "N=1, T=1": lambda: (_spaced(-2.0, 3.0, 1, 1, 6)[..., [3, 0, 5, 1, 4, 2]], np.array([[2]]),
+                             np.ones((1, 1), dtype=bool)),
+        "everything masked": lambda: (visible_inputs()["temporal_softmax_loss"][0], visible_inputs()["temporal_softmax_loss"][1],
+                                      np.zeros((3, 4), dtype=bool)),
+        "very large scores": lambda: (1000 * visible_inputs()["temporal_softmax_loss"][0],
+                                      *visible_inputs()["temporal_softmax_loss"][1:])},
+}
+OUTPUTS = {  # function -> (name, index in the returned tuple, dimension letters)
+    "rnn_step_forward": [("h", 0, "NH")], "rnn_forward": [("h", 0, "NTH")],
+    "word_embedding_forward": [("out", 0, "NTD")], "temporal_affine_forward": [("out", 0, "NTV")],
+    "temporal_softmax_loss": [("loss", 0, ""), ("dx", 1, "NTV")],
+}
+# Where to look when an output is wrong: which equation, which part of the notes, which shape.
+WHERE = {
+    "rnn_step_forward": {"h": "the recurrence of section 1: which product each weight takes part in, "
+                              "the bias, and the nonlinearity (h lies in [-1, 1])"},
+    "rnn_forward": {"h": "the loop: which state each step starts from and what is stored at h[:, t] "
+                         "(if rnn_step_forward fails its check, fix it first)"},
+    "word_embedding_forward": {"out": "what a row of W stands for, and how NumPy's integer-array "
+                                      "indexing picks rows"},
+    "temporal_affine_forward": {"out": "the same w and b at every time step; the shape (N, T, V)"},
+    "temporal_softmax_loss": {
+        "loss": "which positions count and what the sum is divided by (the docstring's mean); "
+                "with every position masked the docstring asks for 0.0; and the softmax's "
+                "stability for large scores",
+        "dx": "the derivative of the cross-entropy of a softmax with respect to its scores, then "
+              "the same mask and the same division as the loss"},
+}
+CACHE = ("x", "h_prev", "Wx", "Wh", "h")
 
 
 def _expected(key: str) -> np.ndarray:
     return load_fixture(ASSIGNMENT)[key]
 
 
+def visible_cases(function: str) -> dict[str, tuple]:
+    """Every visible call of ``function``, by case; ``"main"`` comes first."""
+    return {"main": visible_inputs()[function], **{label: make() for label, make in CASES.get(function, {}).items()}}
+
+
+def call_args(function: str, impl) -> dict[str, tuple]:
+    """The arguments of every visible call of ``function`` whose outputs are compared, by case
+    (the grader stores the named mistakes' outputs on them)."""
+    return visible_cases(function) if function in OUTPUTS else {}
+
+
+def fixture_values(impl) -> dict[str, np.ndarray]:
+    """The expected outputs of the visible checks, computed with ``impl``'s functions."""
+    inputs = visible_inputs()
+    params, prefix, n, temperature, seed = inputs["sample"]
+    probs0, probs1 = first_draw_probabilities(impl.rnn_step_forward, params, prefix, temperature)
+    values = {
+        "sample/argmax": impl.sample(params, prefix, n, 0.0, seed),
+        "sample/probs0": probs0,
+        "sample/probs1": probs1,
+        "sample/one/probs0": first_draw_probabilities(impl.rnn_step_forward, params, prefix[:1, :1], 1.0)[0],
+    }
+    for function in OUTPUTS:
+        for label, args in visible_cases(function).items():
+            with np.errstate(over="ignore"):
+                result = getattr(impl, function)(*args)
+            for name, index, _ in OUTPUTS[function]:
+                values[f"{function}/{label}/{name}"] = np.asarray(result[index])
+            if function in ("rnn_step_forward", "rnn_forward") and label == "main":
+                values.update(flatten_cache(f"{function}/main/cache", result[1]))
+    return values
+
+
+def _run(function: str, fn):
+    """Call ``fn`` on every case of ``function`` and verify it; the main case's result."""
+    results = []
+    for label, args in visible_cases(function).items():
+        result = fn(*args)
+        verify_outputs(ASSIGNMENT, function, label, "the main case" if label == "main" else label,
+                       OUTPUTS[function], result, WHERE[function])
+        results.append(result)
+    return results[0]
+
+
+def _expect_cache(function: str, cache, step: int | None = None) -> None:
+    prefix = f"{function}/main/cache" + ("" if step is None else f"/{step}")
+    problem = cache_problem(function if step is None else f"{function} (step {step})", cache, CACHE,
+                            stored_cache(ASSIGNMENT, prefix), "rnn_step_backward (notebook 02)")
+    if problem:
+        raise CheckFailure(problem)
+
+
 def check_rnn_step_forward(rnn_step_forward) -> None:
-    """Visible check of ``rnn_step_forward``: shape, then values on fixed inputs."""
-    h, _ = rnn_step_forward(*visible_inputs()["rnn_step_forward"])
-    h = expect_array("h", h, _expected("rnn_step_forward/h"), "NH",
-                     hint="Compute h = tanh(x @ Wx + h_prev @ Wh + b)")
-    expect(np.all(np.abs(h) <= 1), "h should lie in [-1, 1]: did you apply tanh?")
+    """Visible check of ``rnn_step_forward``: h on a main case and one unit, then the cache."""
+    _, cache = _run("rnn_step_forward", rnn_step_forward)
+    _expect_cache("rnn_step_forward", cache)
     passed("rnn_step_forward")
 
 
 def check_rnn_forward(rnn_forward) -> None:
-    """Visible check of ``rnn_forward`` on a (3, 4, 5) input sequence."""
-    h, _ = rnn_forward(*visible_inputs()["rnn_forward"])
-    expect_array("h", h, _expected("rnn_forward/h"), "NTH",
-                 hint="Start from h0, call rnn_step_forward once per time step, and store "
-                      "each new state at h[:, t]")
+    """Visible check of ``rnn_forward``: a (3, 4, 5) input sequence and one step; then the caches."""
+    h, cache = _run("rnn_forward", rnn_forward)
+    T = visible_inputs()["rnn_forward"][0].shape[1]
+    expect(isinstance(cache, list) and len(cache) == T,
+           f"the cache of rnn_forward should be a list of the T = {T} step caches, got "
+           f"{type(cache).__name__}: rnn_backward (notebook 02) is graded with a cache in that layout")
+    for t, step in enumerate(cache):
+        _expect_cache("rnn_forward", step, t)
     passed("rnn_forward")
 
 
 def check_word_embedding_forward(word_embedding_forward) -> None:
-    """Visible check of ``word_embedding_forward``."""
-    out, _ = word_embedding_forward(*visible_inputs()["word_embedding_forward"])
-    expect_array("out", out, _expected("word_embedding_forward/out"), "NTD",
-                 hint="out[n, t] is the row W[x[n, t]]")
+    """Visible check of ``word_embedding_forward``: a main case and N = T = 1."""
+    _run("word_embedding_forward", word_embedding_forward)
     passed("word_embedding_forward")
 
 
 def check_temporal_affine_forward(temporal_affine_forward) -> None:
-    """Visible check of ``temporal_affine_forward``."""
-    out, _ = temporal_affine_forward(*visible_inputs()["temporal_affine_forward"])
-    expect_array("out", out, _expected("temporal_affine_forward/out"), "NTV",
-                 hint="Apply the same w and b at every time step")
+    """Visible check of ``temporal_affine_forward``: a main case and N = T = 1."""
+    _run("temporal_affine_forward", temporal_affine_forward)
     passed("temporal_affine_forward")
 
 
 def check_temporal_softmax_loss(temporal_softmax_loss) -> None:
-    """Visible check of ``temporal_softmax_loss``: the loss, its gradient, the mask, stability."""
-    scores, y, mask = visible_inputs()["temporal_softmax_loss"]
-    loss, dx = temporal_softmax_loss(scores, y, mask)
-    expect_array("loss", loss, _expected("temporal_softmax_loss/loss"),
-                 hint="Average -log p(y) over the unmasked positions only")
-    expect_array("dx", dx, _expected("temporal_softmax_loss/dx"), "NTV",
-                 hint="dx is (softmax - one_hot(y)) * mask / mask.sum()")
-    big_loss, big_dx = temporal_softmax_loss(scores * 1000, y, mask)
-    expect(np.isfinite(big_loss) and np.all(np.isfinite(big_dx)),
-           "scores of size 1000 give NaN or inf: subtract each row's maximum before exp")
+    """Visible check of ``temporal_softmax_loss``: padded rows, N = T = 1, everything masked
+    (the loss is 0.0 there, not NaN), and very large scores."""
+    _run("temporal_softmax_loss", temporal_softmax_loss)
     passed("temporal_softmax_loss")
 
 
@@ -159,8 +230,8 @@ def check_sample(sample) -> None:
     cold = [np.asarray(sample(params, prefix, n, 0.0, s)) for s in (0, 1)]
     expect(np.array_equal(*cold), "at temperature 0 the seed should not matter: take the argmax")
     expect_array("ids at temperature 0", cold[0], _expected("sample/argmax"), "NT",
-                 hint="At temperature 0 take the most likely token at every step, after reading "
-                      "the whole prefix")
+                 hint="At temperature 0 look at which token is most likely at each step, and at "
+                      "how much of the prefix the RNN has read")
     draws = as_array("ids", sample(params, np.repeat(prefix, SAMPLE_RUNS, axis=0), 2, temperature, seed))
     expect(draws.shape == (N * SAMPLE_RUNS, 2) and draws.min() >= 0 and draws.max() < V,
            f"sample should return ids in [0, V) with V = {V}")
@@ -171,6 +242,16 @@ def check_sample(sample) -> None:
                            "softmax(scores / temperature) instead of taking the argmax")
     problem = sampling_problem("sample", draws, probs0, _expected("sample/probs1"))
     if problem:
-        raise CheckFailure(problem + ". Divide the scores by the temperature, take the softmax, "
-                           "draw from it, and feed the drawn token back to the RNN")
+        raise CheckFailure(problem + ". Look at the sampling equation of section 6: where the "
+                           "temperature enters, which distribution is drawn from, and what the RNN "
+                           "reads at the next step")
+    # the smallest case the hidden check draws: one row, a prefix of one token, n = 1, temperature 1
+    one = sample(params, prefix[:1, :1], 1, 1.0, seed)
+    expect(np.shape(one) == (1, 1) and np.array_equal(one, sample(params, prefix[:1, :1], 1, 1.0, seed)),
+           f"with N = 1, a prefix of one token and n = 1, sample should return the same (1, 1) ids "
+           f"for the same seed, got {np.shape(one)}")
+    draws = as_array("ids", sample(params, np.repeat(prefix[:1, :1], SAMPLE_RUNS, axis=0), 1, 1.0, seed))
+    expect(draws.shape == (SAMPLE_RUNS, 1), f"sample should return ids of shape (N, n) = {(SAMPLE_RUNS, 1)}")
+    problem = sampling_problem("sample", draws.reshape(1, SAMPLE_RUNS, 1), _expected("sample/one/probs0"))
+    expect(problem is None, f"{problem} (temperature 1, n = 1, every row the same one-token prefix)")
     passed("sample")

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.checks.declaration import Notebook, Sample
+from autograder.checks.declaration import MODEL, Answer, Notebook, Sample, Written
 from autograder.checks.framework import Case, Exercise, Mistake, Output, rebind, through
 from autograder.checks.reference import load_reference
 from autograder.checks.samples import in_float32, replaced, solved
+from autograder.checks.visible_mistakes import mistake_outputs
 from rnncourse.compare import CheckFailure
 from rnncourse.visible import bptt as visible
 
@@ -123,6 +124,7 @@ def _sequence_variant(step_input, order=reversed, accumulate=True):
 
 RNN_BACKWARD = Exercise(
     ASSIGNMENT, "rnn_backward", points=3,
+    calls=("rnn_step_backward",),
     outputs=(Output("dx", 0, "NTD"), Output("dh0", 1, "NH"), Output("dWx", 2, "DH"),
              Output("dWh", 3, "HH"), Output("db", 4, "H")),
     returns="(dx, dh0, dWx, dWh, db)",
@@ -433,6 +435,7 @@ def _tbptt_through(function, mistake):
 
 TBPTT_STEP = Exercise(
     ASSIGNMENT, "tbptt_step", points=3,
+    calls=("rnn_backward", "temporal_affine_backward", "word_embedding_backward",),
     outputs=(Output("loss", 0, ""),
              *(Output(f"grads[{name!r}]", k + 1, PARAM_LETTERS[name]) for k, name in enumerate(PARAM_NAMES)),
              Output("h_last", 7, "NH")),
@@ -466,20 +469,26 @@ NOTEBOOK = Notebook(
     exercises=(RNN_STEP_BACKWARD, RNN_BACKWARD, WORD_EMBEDDING_BACKWARD, TEMPORAL_AFFINE_BACKWARD,
                CLIP_GRAD_NORM, TBPTT_STEP),
     visible=visible,
+    # the named mistakes' outputs on the visible cases, so the visible checks name them too
+    visible_mistakes=lambda reference: mistake_outputs(NOTEBOOK, reference),
     by_hand=True,
     provided_from=("01_vanilla_rnn",),
+    written=(Written("rnn_jacobian", 2),),
     samples=(
-        Sample("perfect", {"*": solved}),
+        Sample("perfect", {"*": solved}, answers={"rnn_jacobian": Answer(MODEL, 2)}),
         Sample("blank", {}, {"*": 0}),
         Sample("partial", {"rnn_step_backward": solved, "word_embedding_backward": solved,
                            "clip_grad_norm": solved},
-               {"rnn_backward": 0, "temporal_affine_backward": 0, "tbptt_step": 0}),
+               {"rnn_backward": 0, "temporal_affine_backward": 0, "tbptt_step": 0},
+               answers={"rnn_jacobian": Answer('The gradient is multiplied by $W_h$ at every step back, so it shrinks when $W_h$ is small and grows when it is large.', 0.5)}),
         Sample("float32", {"*": in_float32}),
         Sample("transposed", {"*": solved, "rnn_step_backward": replaced("da @ Wh.T", "da @ Wh")},
-               {"rnn_step_backward": (0, 2), "rnn_backward": 0, "tbptt_step": (0, 3)},
-               why="dh_prev with Wh instead of Wh.T: right when nothing is carried back, so it "
-                   "also costs rnn_backward and tbptt_step, which call it"),
+               {"rnn_step_backward": (0, 2)},
+               why="dh_prev with Wh instead of Wh.T: right when nothing is carried back; "
+                   "rnn_backward and tbptt_step, which call it, are graded over the student's own "
+                   "functions, so the mistake costs the step's part only"),
         Sample("raises", {"*": solved, "temporal_affine_backward": replaced("axis=(0, 1)", "axis=(0, 3)")},
-               {"temporal_affine_backward": 0, "tbptt_step": 0}),
+               {"temporal_affine_backward": 0, "tbptt_step": 0},
+               why="a helper that raises fails tbptt_step too: the reference over it raises"),
     ),
 )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.checks.declaration import Notebook, Sample
+from autograder.checks.declaration import MODEL, Answer, Notebook, Sample, Written
 from autograder.checks.framework import (
     Case,
     Exercise,
@@ -166,6 +166,7 @@ FORWARD_MISTAKES = {
 
 GRU_FORWARD = Exercise(
     ASSIGNMENT, "gru_forward", points=2,
+    calls=("gru_step_forward",),
     outputs=(Output("h", 0, "NTH"),),
     returns="(h, cache)",
     make_cases=_forward_cases,
@@ -287,6 +288,7 @@ BACKWARD_MISTAKES = {
 
 GRU_BACKWARD = Exercise(
     ASSIGNMENT, "gru_backward", points=3,
+    calls=("gru_step_backward",),
     outputs=(Output("dx", 0, "NTD"), Output("dh0", 1, "NH"), Output("dWx", 2, ("D", *THREE_H)),
              Output("dWh", 3, ("H", *THREE_H)), Output("db", 4, THREE_H)),
     returns="(dx, dh0, dWx, dWh, db)",
@@ -383,6 +385,7 @@ STACKED_MISTAKES = {
 
 STACKED_GRU_FORWARD = Exercise(
     ASSIGNMENT, "stacked_gru_forward", points=1,
+    calls=("gru_forward",),
     outputs=(Output("h", 0, "NTH"),),
     returns="(h, cache)",
     make_cases=_stacked_cases,
@@ -427,6 +430,7 @@ BIDIRECTIONAL_MISTAKES = {
 
 BIDIRECTIONAL_GRU_FORWARD = Exercise(
     ASSIGNMENT, "bidirectional_gru_forward", points=1,
+    calls=("gru_forward",),
     outputs=(Output("out", 0, ("N", "T", "2H")),),
     returns="(out, cache)",
     make_cases=_bidirectional_cases,
@@ -466,20 +470,22 @@ NOTEBOOK = Notebook(
     by_hand=True,  # the graded functions are NumPy; the PyTorch parts are ungraded experiments
     provided_from=("01_vanilla_rnn", "02_bptt", "03_lstm"),
     visible_mistakes=visible_mistake_values,
+    written=(Written("gru_update_path", 2),),
     samples=(
-        Sample("perfect", {"*": solved}),
+        Sample("perfect", {"*": solved}, answers={"gru_update_path": Answer(MODEL, 2)}),
         Sample("blank", {}, {"*": 0}),
         Sample("partial", {"gru_step_forward": solved, "gru_forward": solved, "pytorch_gru_step_forward": solved},
                {"gru_step_backward": 0, "gru_backward": 0, "stacked_gru_forward": 0,
-                "bidirectional_gru_forward": 0}),
+                "bidirectional_gru_forward": 0},
+               answers={"gru_update_path": Answer('$\\operatorname{diag}(z)$, because $h_t$ contains $z \\odot h_{t-1}$: like the forget gate of the LSTM.', 1)}),
         Sample("float32", {"*": in_float32}),
         Sample("reset_after", {"*": solved, "gru_step_forward": replaced(
             "(r * prev_h) @ Wh[:, 2 * H:]", "r * (prev_h @ Wh[:, 2 * H:])")},
-               {"gru_step_forward": (0, 3), "gru_forward": (0, 2), "stacked_gru_forward": (0, 1),
-                "bidirectional_gru_forward": (0, 1)},
+               {"gru_step_forward": (0, 3)},
                why="PyTorch's placement of the reset gate in the lecture's GRU: right only where "
                    "r * (h W) = (r * h) W (one unit, saturated gates); the sequence, the stack and "
-                   "both directions call the step; the backward checks use the reference's caches"),
+                   "both directions call the step and are graded over the student's own functions, "
+                   "so they keep their points; the backward checks use the reference's caches"),
         Sample("raises", {"*": solved, "gru_backward": replaced("cache[0][2], cache[0][3]",
                                                                 "cache[0][2], cache[0][7]")},
                {"gru_backward": 0}, why="a wrong index into the step cache: an IndexError in every "

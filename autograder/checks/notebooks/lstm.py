@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.checks.declaration import Notebook, Sample
+from autograder.checks.declaration import MODEL, Answer, Notebook, Sample, Written
 from autograder.checks.framework import (
     Case,
     Exercise,
@@ -27,6 +27,7 @@ from autograder.checks.framework import (
 )
 from autograder.checks.reference import load_reference
 from autograder.checks.samples import in_float32, replaced, solved
+from autograder.checks.visible_mistakes import mistake_outputs
 from rnncourse.visible import lstm as visible
 
 ASSIGNMENT = "03_lstm"
@@ -151,6 +152,7 @@ def _forward_variant(carry_h=True, carry_c=True, c0="zeros", store="h", h0_used=
 
 LSTM_FORWARD = Exercise(
     ASSIGNMENT, "lstm_forward", points=2,
+    calls=("lstm_step_forward",),
     outputs=(Output("h", 0, "NTH"),),
     returns="(h, cache)",
     make_cases=_forward_cases,
@@ -311,6 +313,7 @@ def _bptt_variant(step_input=lambda dh_t, carried, t, T: dh_t + carried, carry_d
 
 LSTM_BACKWARD = Exercise(
     ASSIGNMENT, "lstm_backward", points=3,
+    calls=("lstm_step_backward",),
     outputs=(Output("dx", 0, "NTD"), Output("dh0", 1, "NH"), Output("dWx", 2, ("D", *FOUR_H)),
              Output("dWh", 3, ("H", *FOUR_H)), Output("db", 4, FOUR_H)),
     returns="(dx, dh0, dWx, dWh, db)",
@@ -341,22 +344,27 @@ NOTEBOOK = Notebook(
     id=ASSIGNMENT,
     exercises=(LSTM_STEP_FORWARD, LSTM_FORWARD, LSTM_STEP_BACKWARD, LSTM_BACKWARD),
     visible=visible,
+    # the named mistakes' outputs on the visible cases, so the visible checks name them too
+    visible_mistakes=lambda reference: mistake_outputs(NOTEBOOK, reference),
     by_hand=True,
     provided_from=("01_vanilla_rnn", "02_bptt"),
+    written=(Written("lstm_cell_path", 2),),
     samples=(
-        Sample("perfect", {"*": solved}),
+        Sample("perfect", {"*": solved}, answers={"lstm_cell_path": Answer(MODEL, 2)}),
         Sample("blank", {}, {"*": 0}),
         Sample("partial", {"lstm_step_forward": solved, "lstm_forward": solved},
-               {"lstm_step_backward": 0, "lstm_backward": 0}),
+               {"lstm_step_backward": 0, "lstm_backward": 0},
+               answers={"lstm_cell_path": Answer('The cell state: the forget gate lets the gradient pass from $c_t$ to $c_{t-1}$.', 0.5)}),
         Sample("float32", {"*": in_float32}),
         Sample("gate_order", {"*": solved, "lstm_step_forward": replaced(
             "    o = gates[:, 2 * H:]  # output gate: how much of the memory to show\n"
             "    g = np.tanh(a[:, 3 * H:])  # candidate: what could be written\n",
             "    o = 1 / (1 + np.exp(-a[:, 3 * H:]))  # output gate\n"
             "    g = np.tanh(a[:, 2 * H:3 * H])  # candidate\n")},
-               {"lstm_step_forward": 0, "lstm_forward": 0},
+               {"lstm_step_forward": 0},
                why="PyTorch's gate order i, f, g, o read into our layout: o and g swapped; "
-                   "lstm_forward calls the step, the backward checks use the reference's caches"),
+                   "lstm_forward calls the step and is graded over it, so it keeps its points; "
+                   "the backward checks use the reference's caches"),
         Sample("raises", {"*": solved, "lstm_backward": replaced("cache[0][3], cache[0][4]",
                                                                  "cache[0][3], cache[0][10]")},
                {"lstm_backward": 0}, why="a wrong index into the step cache: an IndexError "

@@ -365,6 +365,7 @@ DECODE_OUTPUTS = (Output("loss", 0, ""), Output("inputs", 1, "NT"), Output("used
 
 SCHEDULED_SAMPLING_LOSS = Exercise(
     ASSIGNMENT, "scheduled_sampling_loss", points=4, outputs=DECODE_OUTPUTS,
+    calls=("mix_inputs",),
     returns="(loss, inputs, used_truth)", make_cases=_decode_cases,
     call=staticmethod(_decode_call("token")), mistakes=_decode_mistakes("token"),
     adapter="on_plain_data",

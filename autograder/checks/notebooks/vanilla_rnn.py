@@ -12,6 +12,7 @@ from autograder.checks.declaration import Notebook, Sample
 from autograder.checks.framework import LIKELY, Case, Exercise, Mistake, Output, state_before_step, through
 from autograder.checks.reference import load_reference
 from autograder.checks.samples import in_float32, replaced, solved
+from autograder.checks.visible_mistakes import mistake_outputs
 from rnncourse.compare import CheckFailure, as_array, sampling_problem
 from rnncourse.visible import vanilla_rnn as visible
 
@@ -73,6 +74,7 @@ def _forward_without_carry(ref):
 
 RNN_FORWARD = Exercise(
     ASSIGNMENT, "rnn_forward", points=3,
+    calls=("rnn_step_forward",),
     outputs=(Output("h", 0, "NTH"),),
     returns="(h, cache)",
     make_cases=_sequence_cases,
@@ -224,8 +226,8 @@ def _sample_cases(rng):
 REPEATS = 4000  # runs per starting row when the distribution is checked: ~0.05 of slack
 
 
-def _probabilities(ref, params, prefix, temperature):
-    return visible.first_draw_probabilities(ref.rnn_step_forward, params, prefix, temperature)
+def _probabilities(step, params, prefix, temperature):
+    return visible.first_draw_probabilities(step, params, prefix, temperature)
 
 
 def _sample_ids(fn, args) -> np.ndarray:
@@ -244,22 +246,23 @@ def _sample_ids(fn, args) -> np.ndarray:
     return first
 
 
-def _sample_checked(fn, args):
+def _sample_checked(fn, args, step=None):
     """What any correct sampler does: the argmax path at temperature 0, and at a positive
     temperature the right distribution of the first two tokens over many runs (their ids
-    themselves depend on how the random stream is used, so they are not compared)."""
+    themselves depend on how the random stream is used, so they are not compared). The
+    distribution is that of the reference's RNN step, or of ``step``: the student's own."""
     params, prefix, n, temperature, seed = args
     ids = _sample_ids(fn, args)
-    ref = load_reference(ASSIGNMENT)
+    step = step or load_reference(ASSIGNMENT).rnn_step_forward
     if temperature == 0:
         return ids  # deterministic: compared with the reference's, and diagnosed as usual
     many = (params, np.repeat(prefix, REPEATS, axis=0), min(n, 2), temperature, seed)
     draws = _sample_ids(fn, many).reshape(prefix.shape[0], REPEATS, -1)
-    problem = sampling_problem("sample", draws, *_probabilities(ref, params, prefix, temperature))
+    problem = sampling_problem("sample", draws, *_probabilities(step, params, prefix, temperature))
     if problem:
         for hint, change in SAMPLE_MISTAKES:  # which wrong distribution do the draws follow?
             wrong_prefix, _, wrong_temperature, _ = change(prefix, n, temperature, seed)
-            if sampling_problem("sample", draws, *_probabilities(ref, params, wrong_prefix,
+            if sampling_problem("sample", draws, *_probabilities(step, params, wrong_prefix,
                                                                   wrong_temperature)) is None:
                 problem += f"{LIKELY}{hint}"
                 break
@@ -288,9 +291,11 @@ SAMPLE_MISTAKES = (
 
 SAMPLE = Exercise(
     ASSIGNMENT, "sample", points=3,
+    calls=("rnn_step_forward",),
     outputs=(Output("ids", None, "NT"),),
     make_cases=_sample_cases,
     call=_sample_checked,
+    call_over_own=lambda fn, args, helpers: _sample_checked(fn, args, helpers["rnn_step_forward"]),
     mistakes=tuple(Mistake(hint, _sample_mistake(change)) for hint, change in SAMPLE_MISTAKES),
 )
 
@@ -300,6 +305,8 @@ NOTEBOOK = Notebook(
     exercises=(RNN_STEP_FORWARD, RNN_FORWARD, WORD_EMBEDDING_FORWARD, TEMPORAL_AFFINE_FORWARD,
                TEMPORAL_SOFTMAX_LOSS, SAMPLE),
     visible=visible,
+    # the named mistakes' outputs on the visible cases, so the visible checks name them too
+    visible_mistakes=lambda reference: mistake_outputs(NOTEBOOK, reference),
     by_hand=True,
     samples=(
         Sample("perfect", {"*": solved}),
@@ -309,7 +316,9 @@ NOTEBOOK = Notebook(
                {"rnn_forward": 0, "temporal_softmax_loss": 0, "sample": 0}),
         Sample("float32", {"*": in_float32}),
         Sample("transposed", {"*": solved, "rnn_step_forward": replaced("h_prev @ Wh", "h_prev @ Wh.T")},
-               {"rnn_step_forward": (0, 2), "rnn_forward": (-1, 3), "sample": (-1, 3)}),
+               {"rnn_step_forward": (0, 2)},
+               why="h_prev @ Wh.T: right only where Wh is symmetric; rnn_forward and sample are "
+                   "graded over the student's own step, so they keep their points"),
         Sample("raises", {"*": solved, "temporal_softmax_loss": replaced("y[..., None]", "y")},
                {"temporal_softmax_loss": 0}),
         Sample("unstable", {"*": solved,
