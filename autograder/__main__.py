@@ -5,6 +5,7 @@
     grade COURSE [ASSIGNMENT ...]  grade a class collected in an nbgrader course folder
                                    (--scheduler ADDRESS: on a Dask cluster)
     bench [--students N] [--repeats R]  time plain nbgrader against this course's grading
+    bench-class [--quick]          time this course's grading against class size and workers
     demo [--work DIR]              the whole loop on the sample classes
     student-kit --out DIR [ASSIGNMENT ...]  what students receive, as the release schedule allows
 
@@ -104,6 +105,15 @@ def _bench(args) -> None:
     run_bench(Path(args.work).resolve(), args.assignment, args.students, args.workers, args.repeats)
 
 
+def _bench_class(args) -> None:
+    from autograder.tools.bench_class import QUICK, Plan, run_class_bench
+
+    plan = QUICK if args.quick else Plan(
+        class_students=args.class_students, class_workers=args.class_workers, sizes=tuple(args.sizes),
+        workers=tuple(args.workers), workers_size=args.workers_size, repeats=args.repeats)
+    run_class_bench(Path(args.work).resolve(), plan)
+
+
 def _demo(args) -> None:
     from autograder.tools.demo import run_demo
 
@@ -194,6 +204,27 @@ def parser() -> argparse.ArgumentParser:
                    help="grade the class both ways this many times, taking turns; medians are shown")
     p.add_argument("--work", default="build/bench", help="an empty work folder (default build/bench)")
     p.set_defaults(run=_bench)
+
+    p = commands.add_parser(
+        "bench-class", help="time this course's grading against class size and workers",
+        description="Grade a whole class (students x every notebook), then classes of several "
+                    "sizes, then one class with several numbers of workers, each in a fresh "
+                    "course folder; print the wall times and their medians over the repeats.")
+    p.add_argument("--class-students", type=_at_least(0), default=100, metavar="N",
+                   help="the whole class: N students x every notebook (default 100; 0 skips it)")
+    p.add_argument("--class-workers", type=_at_least(1), default=Options().workers, metavar="W",
+                   help=f"workers for the whole class and the sizes (default {Options().workers})")
+    p.add_argument("--sizes", type=_at_least(1), nargs="+", default=[10, 50, 200], metavar="N",
+                   help="class sizes in submissions, spread over the notebooks (default 10 50 200)")
+    p.add_argument("--workers", type=_at_least(1), nargs="+", default=[1, 2, 4], metavar="W",
+                   help="numbers of workers to compare (default 1 2 4)")
+    p.add_argument("--workers-size", type=_at_least(1), default=50, metavar="N",
+                   help="submissions graded with each number of workers (default 50)")
+    p.add_argument("--repeats", type=_at_least(1), default=1, help="runs per configuration; medians shown")
+    p.add_argument("--quick", action="store_true",
+                   help="the smallest version, to check the command works (overrides the sizes)")
+    p.add_argument("--work", default="build/bench-class", help="an empty work folder (default build/bench-class)")
+    p.set_defaults(run=_bench_class)
 
     p = commands.add_parser("demo", help="release, sample classes, autograde, report")
     p.add_argument("--work", default="build/demo", help="an empty work folder (default build/demo)")

@@ -466,6 +466,45 @@ def run_case(exercise: Exercise, fn: Callable, reference, case: Case,
     return f"{problem} [{case.label}]" + (f"{LIKELY}{hint}" if hint else "")
 
 
+class _Recorded(BaseException):
+    """Raised by :class:`_FirstCall` to stop a call as soon as its inputs are known."""
+
+
+class _FirstCall:
+    """Stands in for the function under test and records the inputs of its first call.
+
+    A callable object, not a function, so that ``Exercise.call`` treats it as it treats the
+    grader's stand-in for a student's function (no wrapping that a plain function gets).
+    """
+
+    def __init__(self, name: str):
+        self.__name__ = name
+        self.inputs: tuple[tuple, dict] | None = None
+
+    def __call__(self, *args, **kwargs):
+        self.inputs = (copy.deepcopy(args), copy.deepcopy(kwargs))
+        raise _Recorded
+
+
+def _first_calls(exercise: Exercise, cases: list[Case]) -> list[tuple[tuple, dict]]:
+    """The inputs each case first calls the function with, in order (what can be sent ahead).
+
+    A call that depends on an earlier call's result (a second run, the next chunk) is not
+    known ahead; it is sent when the check makes it.
+    """
+    calls = []
+    for case in cases:
+        recorder = _FirstCall(exercise.name)
+        try:
+            with _Quiet():
+                exercise.call(recorder, copy.deepcopy(case.args))
+        except (_Recorded, Exception):  # stopped at the function, or failed before reaching it
+            pass
+        if recorder.inputs is not None:
+            calls.append(recorder.inputs)
+    return calls
+
+
 def own_helpers(exercise: Exercise, helpers: Sequence[Callable]) -> OwnHelpers | None:
     """The student's helpers handed by a grade cell, by the names ``exercise.calls`` gives.
 
@@ -493,6 +532,9 @@ def check(exercise: Exercise, fn: Callable, helpers: Sequence[Callable] = ()) ->
         return report
     reference = load_reference(exercise.assignment)
     cases = exercise.make_cases(np.random.default_rng(exercise.seed))
+    prefetch = getattr(type(fn), "prefetch", None)  # the grader's stand-in for a kernel's function
+    if prefetch is not None:  # every case's first call in one request, not one each
+        prefetch(fn, _first_calls(exercise, cases))
     for case in cases:
         report.total += 1
         problem = run_case(exercise, fn, reference, case, report.own)

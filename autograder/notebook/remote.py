@@ -5,7 +5,9 @@ grader's process: it draws the cases, computes the reference outputs, compares, 
 scores. Only ``fn`` is different: a :class:`RemoteFunction`, which sends each call's inputs to
 the kernel as plain data, has ``rnncourse._grading.harness`` call the student's function there (in a
 forked copy of the kernel, so a crash, a time-out or a memory blow-up ends only that copy),
-and reads back the outputs and the inputs after the call as plain data.
+and reads back the outputs and the inputs after the call as plain data. Before a check runs,
+the first call of each of its cases goes to the kernel in one request (``prefetch``): one round
+trip per exercise rather than one per case, each case still under its own time limit.
 
 Nothing the kernel sends back is trusted beyond "this is what the function returned": files
 are read without following links, with a size limit, and with ``allow_pickle=False``; an
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import hashlib
 import io
 import itertools
 import json
@@ -82,7 +85,13 @@ class Requests:
 
 
 class RemoteFunction:
-    """Stands in for the student's function ``name`` captured under ``key`` in the kernel."""
+    """Stands in for the student's function ``name`` captured under ``key`` in the kernel.
+
+    Each call is one request to the kernel. :meth:`prefetch` sends many calls in one request
+    (an exercise's cases, before its check runs); a later call on the same inputs then takes
+    its answer from there, with the same outcome as if it had been sent alone: the harness
+    still gives each case its own time limit and stops at the first case over it.
+    """
 
     _numbers = itertools.count(1)
 
@@ -91,41 +100,95 @@ class RemoteFunction:
         self.__name__ = self.name = name
         self.timeout = timeout
         self.broken = ""  # once a call times out or the kernel stops answering: why
+        self.unanswered = ""  # the kernel did not answer a prefetch: the next call says why
+        self.answered: dict[str, list[tuple[str, dict]]] = {}  # inputs -> [(request, reply)]
 
     def __call__(self, *args, **kwargs):
         if self.broken:
             raise CheckFailure(self.broken)
-        request = f"r{next(self._numbers)}"
-        arrays: dict = {}
-        tree = {"args": encode(args, arrays), "kwargs": encode(kwargs, arrays)}
-        write_data(self.folder.inbox / request, tree, arrays)
+        if self.unanswered:
+            self._stopped_answering(self.unanswered)
+        tree, arrays, inputs = _encoded(args, kwargs)
+        waiting = self.answered.get(inputs)
+        sent_before = bool(waiting)
+        request, reply = waiting.pop(0) if sent_before else (self._write(tree, arrays), None)
         try:
-            answer = self.requests.ask(
-                f"{HARNESS}.call({self.key!r}, {request!r}, {self.timeout!r})", self.timeout + 10)
-            # the harness answers {"status": "done" | "timeout" | "died", "how": words}
-            status = answer.value.get("status") if answer.ok and isinstance(answer.value, dict) else None
-            if status == "timeout":
-                self.broken = (f"not run: an earlier case of {self.name} did not finish within "
-                               f"{self.timeout:g} s")
-                raise CheckFailure(f"{self.name} did not finish within {self.timeout:g} s "
-                                   "(an endless loop?)")
-            if status == "died":
-                raise CheckFailure(f"{self.name} ended the Python process ({answer.value.get('how')}): "
-                                   "look for os._exit, sys.exit or a crash in native code")
-            if status != "done":
-                why = answer.detail or "an answer the grader does not know"
-                self.broken = f"not run: the kernel stopped answering ({why})"
-                raise CheckFailure(f"{self.name} could not be called: the kernel stopped "
-                                   f"answering ({why})")
-            try:
-                record = read_data(self.folder.outbox / request, MAX_RESULT_BYTES)
-            except (OSError, ValueError, KeyError, RecursionError) as err:
-                raise CheckFailure(f"{self.name} returned something the grader cannot read "
-                                   f"({type(err).__name__})") from None
+            if not sent_before:
+                answer = self.requests.ask(
+                    f"{HARNESS}.call({self.key!r}, {request!r}, {self.timeout!r})", self.timeout + 10)
+                reply = answer.value if answer.ok and isinstance(answer.value, dict) else None
+                if reply is None:
+                    self._stopped_answering(answer.detail or "an answer the grader does not know")
+            record = self._record(request, reply)
         finally:
-            for path in [*self.folder.inbox.glob(f"{request}.*"), *self.folder.outbox.glob(f"{request}.*")]:
-                path.unlink(missing_ok=True)
+            self._forget(request)
         return self._outcome(record, args, kwargs)
+
+    def prefetch(self, calls: list[tuple[tuple, dict]]) -> None:
+        """Call the function on each (args, kwargs) of ``calls``, in order, in one request.
+
+        Nothing is raised here: the answers wait for the calls that ask for them.
+        """
+        if self.broken or self.unanswered or not calls:
+            return
+        sent = []
+        for args, kwargs in calls:
+            tree, arrays, inputs = _encoded(args, kwargs)
+            sent.append((self._write(tree, arrays), inputs))
+        names = [request for request, _ in sent]
+        answer = self.requests.ask(f"{HARNESS}.call_many({self.key!r}, {names!r}, {self.timeout!r})",
+                                   len(names) * self.timeout + 10)
+        statuses = answer.value if answer.ok and isinstance(answer.value, list) else None
+        if statuses is None:
+            self.unanswered = answer.detail or "an answer the grader does not know"
+            statuses = []
+        for (request, inputs), reply in zip(sent, statuses):
+            self.answered.setdefault(inputs, []).append((request, reply))
+        for request, _ in sent[len(statuses):]:  # not run: after a case over its time limit
+            self._forget(request)
+
+    def forget(self) -> None:
+        """Delete the answers no call asked for."""
+        for waiting in self.answered.values():
+            for request, _ in waiting:
+                self._forget(request)
+        self.answered.clear()
+
+    def _write(self, tree: dict, arrays: dict) -> str:
+        """Write one call's inputs as a new request; returns its name."""
+        request = f"r{next(self._numbers)}"
+        write_data(self.folder.inbox / request, tree, arrays)
+        return request
+
+    def _record(self, request: str, reply: dict) -> dict:
+        """What the call of ``request`` returned, read from the kernel's answer; or CheckFailure.
+
+        The harness replies {"status": "done" | "timeout" | "died", "how": words}.
+        """
+        status = reply.get("status") if isinstance(reply, dict) else None
+        if status == "timeout":
+            self.broken = (f"not run: an earlier case of {self.name} did not finish within "
+                           f"{self.timeout:g} s")
+            raise CheckFailure(f"{self.name} did not finish within {self.timeout:g} s "
+                               "(an endless loop?)")
+        if status == "died":
+            raise CheckFailure(f"{self.name} ended the Python process ({reply.get('how')}): "
+                               "look for os._exit, sys.exit or a crash in native code")
+        if status != "done":
+            self._stopped_answering("an answer the grader does not know")
+        try:
+            return read_data(self.folder.outbox / request, MAX_RESULT_BYTES)
+        except (OSError, ValueError, KeyError, RecursionError) as err:
+            raise CheckFailure(f"{self.name} returned something the grader cannot read "
+                               f"({type(err).__name__})") from None
+
+    def _stopped_answering(self, why: str):
+        self.broken = f"not run: the kernel stopped answering ({why})"
+        raise CheckFailure(f"{self.name} could not be called: the kernel stopped answering ({why})")
+
+    def _forget(self, request: str) -> None:
+        for path in [*self.folder.inbox.glob(f"{request}.*"), *self.folder.outbox.glob(f"{request}.*")]:
+            path.unlink(missing_ok=True)
 
     def _outcome(self, record: dict, args: tuple, kwargs: dict):
         status = record.get("status")
@@ -136,6 +199,18 @@ class RemoteFunction:
         synced(args, record.get("args"))
         synced(kwargs, record.get("kwargs"))
         return plain(record.get("value"))
+
+
+def _encoded(args: tuple, kwargs: dict) -> tuple[dict, dict, str]:
+    """One call's inputs as plain data (a tree and its arrays), and a digest of them."""
+    arrays: dict = {}
+    tree = {"args": encode(args, arrays), "kwargs": encode(kwargs, arrays)}
+    digest = hashlib.sha256(json.dumps(tree, sort_keys=True).encode())
+    for key, array in arrays.items():  # in the order encode met them, which the tree names
+        array = np.ascontiguousarray(array)
+        digest.update(f"|{key}:{array.dtype.str}:{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return tree, arrays, digest.hexdigest()
 
 
 def student_exception(type_name: str, message: str) -> Exception:

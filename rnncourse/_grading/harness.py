@@ -6,7 +6,8 @@ grader runs no hidden check in the student's kernel. It asks this module, by nam
 - ``capture`` the function a grade cell names, at the point where that cell stands;
 - ``call`` a captured function on inputs the grader wrote as plain data, in a forked copy of
   the kernel, and write back what it returned (and what its inputs hold afterwards) as plain
-  data: the grader compares, diagnoses and scores outside this process;
+  data: the grader compares, diagnoses and scores outside this process (``call_many``: the
+  same for several requests, in order, answered at once);
 - report ``changes``: hooks into IPython, patched modules and builtins, and audited events
   (files, sockets, processes) since the last report. The grader records these as findings; it
   trusts none of them for a score.
@@ -170,6 +171,20 @@ def call(key: str, request: str, timeout: float) -> dict:
     if answer is None:
         return {"status": "timeout"}
     return {"status": "died", "how": _how_it_ended(pid)}
+
+
+def call_many(key: str, requests: list, timeout: float) -> list:
+    """:func:`call` on each of ``requests`` in order; the answers, one per request run.
+
+    Each request has its own ``timeout``; after one runs over it the rest are not run (the
+    list is shorter), as the grader would not send them after a time-out either.
+    """
+    answers = []
+    for request in requests:
+        answers.append(call(key, str(request), timeout))
+        if answers[-1]["status"] == "timeout":
+            break
+    return answers
 
 
 def stop(key: str) -> str:
