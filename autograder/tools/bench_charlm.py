@@ -1,6 +1,6 @@
 """The char-LM benchmark of notebook 04: nn.RNN, nn.LSTM and nn.GRU at one parameter budget.
 
-    .venv/bin/python -m autograder.tools.bench_charlm [--minutes 3] [--threads 2] [--budget 250000]
+    .venv/bin/python -m autograder.tools.bench_charlm [--minutes 3] [--threads 2] [--budget 250000] [--kinds lstm gru]
 
 Each model (``rnncourse.torch_lm.CharModel``, the notebook's) trains for the same wall time on
 tiny Shakespeare's first 90% with the notebook's training loop (``rnncourse.torch_lm.train_for``,
@@ -76,11 +76,13 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="PyTorch CPU threads (default 2)")
     parser.add_argument("--budget", type=int, default=250_000, help="parameters per model (default 250000)")
     parser.add_argument("--lr", type=float, default=6e-3, help="Adam's first learning rate (default 6e-3)")
+    parser.add_argument("--kinds", nargs="+", choices=("rnn", "lstm", "gru"), default=["rnn", "lstm", "gru"],
+                        help="the models to train (default: all three)")
     parser.add_argument("--constant-lr", action="store_true", help="keep the learning rate constant (no cosine decay)")
     args = parser.parse_args(argv)
     if args.minutes <= 0 or args.threads < 1 or args.budget < 1000 or args.lr <= 0:
         parser.error("--minutes and --lr must be positive, --threads at least 1, --budget at least 1000")
-    run(args.minutes, args.threads, args.budget, lr=args.lr, anneal=not args.constant_lr)
+    run(args.minutes, args.threads, args.budget, lr=args.lr, anneal=not args.constant_lr, kinds=args.kinds)
     return 0
 
 
