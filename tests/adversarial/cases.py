@@ -368,8 +368,10 @@ CASES = [
          points={"*": 0}, findings=("grader-path",), feedback_has=("READABLE: []",)),
     Case("network", "opens network connections", _network, points={"*": 0},
          findings=("process",), feedback_has=("NETWORK: blocked",)),
+    # rnn_forward and sample call the student's own step, so they are also graded over it: the
+    # cases whose step returned an array pass there, those whose step returned a fake object fail
     Case("fake-equality", "returns objects whose == is always True", _fake_equality,
-         points={"rnn_step_forward": 0, "rnn_forward": 0, "sample": ANY, "*": FULL}, clean=True),
+         points={"rnn_step_forward": 0, "rnn_forward": ANY, "sample": ANY, "*": FULL}, clean=True),
     # once, the children used up the kernel's process limit and every later part scored 0;
     # the parts that call rnn_step_forward may run out of call time forking
     Case("fork-leftovers", "rnn_step_forward starts 300 sleeping children, then returns the "
@@ -433,6 +435,6 @@ CASES = [
          "when it detects NBGRADER_EXECUTION", _trace_and_probe, points={"*": 0},
          findings=("interpreter-hook", "grading-probe"), feedback_has=("PROBE: no autograder here",)),
     Case("printed-score", "prints a passing report and a score to stderr, returns zeros",
-         _printed_score, points={"rnn_step_forward": 0, "rnn_forward": 0, "sample": 0, "*": FULL},
+         _printed_score, points={"rnn_step_forward": 0, "*": FULL},  # the callers: over its own step
          clean=True),
 ]
