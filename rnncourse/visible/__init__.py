@@ -89,6 +89,20 @@ def flatten_cache(prefix: str, cache) -> dict[str, np.ndarray]:
     return {f"{prefix}/{k}": np.asarray(item) for k, item in enumerate(cache)}
 
 
+def case_values(function: str, label: str, case: dict, args: tuple, result, outputs,
+                own_cache: bool = False) -> dict[str, np.ndarray]:
+    """The fixture entries of one visible case: each output of ``result``, the cache a backward
+    case is given (its last argument), and with ``own_cache`` the forward's own cache (its last
+    output), whose layout the visible check compares."""
+    values = {f"{function}/{label}/{name}": np.asarray(result if index is None else result[index])
+              for name, index, _ in outputs}
+    if "forward" in case:
+        values.update(flatten_cache(f"{function}/{label}/cache", args[-1]))
+    elif own_cache:
+        values.update(flatten_cache(f"{function}/{label}/cache", result[-1]))
+    return values
+
+
 def stored_cache(assignment: str, prefix: str, steps: bool = False):
     """The cache stored by :func:`flatten_cache`: a tuple, or with ``steps`` a list of tuples."""
     fixture = load_fixture(assignment)

@@ -14,7 +14,7 @@ import numpy as np
 
 from rnncourse.compare import CheckFailure, expect
 from rnncourse.visible import (
-    flatten_cache,
+    case_values,
     likely_mistake,
     passed,
     run_cases,
@@ -159,10 +159,8 @@ def fixture_values(impl) -> dict[str, np.ndarray]:
             elif function == "tbptt_step":
                 results = {f"/{k}": flat for k, flat in enumerate(_chunks(impl.tbptt_step, *args))}
             else:
-                result = getattr(impl, function)(*args)
-                values.update(flatten_cache(f"{function}/{label}/cache", args[-1]) if "forward" in case else {})
-                for name, index, _ in OUTPUTS[function]:
-                    values[f"{function}/{label}/{name}"] = np.asarray(result if index is None else result[index])
+                values.update(case_values(function, label, case, args, getattr(impl, function)(*args),
+                                          OUTPUTS[function]))
                 continue
             for suffix, flat in results.items():
                 for name, index, _ in FLAT[function]:

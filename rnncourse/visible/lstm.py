@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from rnncourse.visible import (
+    case_values,
     expect_cache,
-    flatten_cache,
     passed,
     run_cases,
     spaced,
@@ -133,12 +133,8 @@ def fixture_values(impl) -> dict[str, np.ndarray]:
             args = _args(function, label, case, impl)
             with np.errstate(over="ignore"):
                 result = getattr(impl, function)(*args)
-            for name, index, _ in OUTPUTS[function]:
-                values[f"{function}/{label}/{name}"] = np.asarray(result[index])
-            if "forward" in case:
-                values.update(flatten_cache(f"{function}/{label}/cache", args[-1]))
-            elif label == "main":  # the forward's cache, to check its layout
-                values.update(flatten_cache(f"{function}/{label}/cache", result[-1]))
+            values.update(case_values(function, label, case, args, result, OUTPUTS[function],
+                                      own_cache=label == "main"))
     return values
 
 
