@@ -25,7 +25,7 @@ from autograder.batch.course import Course
 from autograder.batch.grade import grade_assignments
 from autograder.batch.pool import Options
 from autograder.layout import REPO
-from tests.test_batch import CLASS, NAME, OPTIONS, TOTALS, A, _course, _logged, _results, _totals
+from tests.test_batch import CLASS, NAME, OPTIONS, TOTALS, A, _children, _course, _logged, _results, _totals
 
 pytestmark = pytest.mark.slow
 REQUIRED = bool(os.environ.get("RNNCOURSE_REQUIRE_SANDBOX"))
@@ -203,18 +203,6 @@ def test_the_same_class_on_the_cluster_with_postgres_gets_the_same_grades_feedba
         reports = [_table(c.root / "reports" / A / name, drop) for c in (here, there)]
         assert reports[0] == reports[1], name
     assert _table(there.root / "grades.csv") == _table(here.root / "grades.csv")
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
-                    found.append(int(entry))
-        except (OSError, ValueError, IndexError):
-            continue
-    return found
 
 
 def test_a_worker_killed_mid_notebook_loses_nothing(tmp_path, postgres, dask_cluster):
