@@ -58,8 +58,8 @@ def record(course: Course, assignment: str, jobs: list[Job], feedback: bool = Tr
                 store_failure(job, job.sources(), f"nbgrader could not record this notebook: {err}")
                 _autograde(course, assignment, others)
     if feedback:  # nbgrader skips students whose feedback is newer than their grading
-        course.nbgrader("generate_feedback", assignment,
-                        *_excluding([s for s in staged if s not in todo]))
+        course.convert("generate_feedback", assignment, exclude=[s for s in staged if s not in todo],
+                       force=False)
     ledger.update({s: keys[s] for s in todo if keys[s]})
     for student in [s for s in todo if not keys[s]]:
         ledger.pop(student, None)
@@ -67,15 +67,9 @@ def record(course: Course, assignment: str, jobs: list[Job], feedback: bool = Tr
     return todo
 
 
-def _excluding(students: list[str]) -> list[str]:
-    return [f"--CourseDirectory.student_id_exclude={','.join(students)}"] if students else []
-
-
 def _autograde(course: Course, assignment: str, excluded: list[str]) -> None:
     """nbgrader's autograde over the staged notebooks, without running them again."""
-    course.nbgrader("autograde", assignment, "--no-execute", "--force",
-                    f"--CourseDirectory.submitted_directory={course.layout.staged_root}",
-                    *_excluding(excluded))
+    course.convert("autograde", assignment, exclude=excluded, submitted=course.layout.staged_root)
 
 
 class Recorder:
@@ -137,7 +131,7 @@ def record_written_scores(course: Course, assignment: str,
         gradebook.db.commit()
     students = sorted(scores)
     if students:  # generate_feedback keeps feedback newer than the grading unless forced
-        course.nbgrader("generate_feedback", assignment, "--force", *_excluding(others))
+        course.convert("generate_feedback", assignment, exclude=others)
     return students
 
 

@@ -83,7 +83,7 @@ def _one_run(work: Path, assignment: str, students: int, workers: int) -> dict:
     plain_autograde = time.perf_counter() - started
     plain_notebooks = _per_notebook(output, _last_ms(output))
     plain.nbgrader("generate_feedback", assignment, "--force")
-    plain.export_csv(work / "plain-grades.csv")
+    plain.nbgrader("export", "--to", str((work / "plain-grades.csv").resolve()))  # nbgrader's own CSV
     plain_total = time.perf_counter() - started
     log.info(f"grading the same class with this course's grader ({workers} workers, sandbox: "
         f"{isolation().mode}) ...")
