@@ -32,22 +32,33 @@ print(json.dumps(seen))
 """
 
 
+@pytest.fixture(scope="module", params=["own sandbox", "forked"])
+def sandbox(sandbox_here, request):
+    """A kernel in a sandbox of its own, and (as root) one forked by the worker's starter."""
+    forks = request.param == "forked"
+    if forks and isolation().mode != "root":
+        pytest.skip("the kernel starter is used as root only")
+    return Sandbox(isolation(), Limits(memory_mb=1024, file_mb=1), worker=7 if forks else 9, forks=forks)
+
+
 @pytest.fixture(scope="module")
-def sandbox(sandbox_here):
-    return Sandbox(isolation(), Limits(memory_mb=1024, file_mb=1), worker=7)
+def scratch(tmp_path_factory):
+    """One scratch folder for the module: a forked kernel's starter serves every test."""
+    folder = tmp_path_factory.mktemp("scratch")
+    folder.chmod(0o755)
+    return folder
 
 
 @pytest.fixture
-def kernel(sandbox, tmp_path):
+def kernel(sandbox, scratch, tmp_path):
     (tmp_path / "submission").mkdir()
     (tmp_path / "submission" / "data.txt").write_text("the student's own file")
-    folder = Folder(tmp_path / "sandbox")
-    tmp_path.chmod(0o755)
-    folder.create(tmp_path / "submission", sandbox.uid)
+    folder = sandbox.kernel_folder(scratch, tmp_path / "submission", None, ("numpy", "matplotlib.pyplot"))
     started = Kernel(sandbox, folder)
     started.start()
     yield started
     started.kill()
+    sandbox.done(folder)
 
 
 def _printed(execution):
@@ -110,10 +121,9 @@ def test_a_dead_kernel_says_how_it_died(kernel, code, how):
 def test_a_fork_bomb_stays_in_its_sandbox_and_dies_with_it(sandbox, tmp_path):
     if isolation().mode != "root":
         pytest.skip("a process limit of its own needs the root mode")
-    bomb = Sandbox(sandbox.isolation, Limits(processes=32), worker=8)
+    bomb = Sandbox(sandbox.isolation, Limits(processes=32), worker=8, forks=sandbox.forks)
     tmp_path.chmod(0o755)
-    folder = Folder(tmp_path / "sandbox")
-    folder.create(None, bomb.uid)
+    folder = bomb.kernel_folder(tmp_path, None, None)
     kernel = Kernel(bomb, folder)
     kernel.start()
     try:
@@ -140,3 +150,69 @@ def test_without_bubblewrap_the_warning_names_what_is_unprotected():
     assert "NOT fully sandboxed" in warning and "files" in warning and "network" in warning
     command = Sandbox(off).command(Folder(REPO.root / "nowhere"), REPO.root / "k.json")
     assert "bwrap" not in command
+
+
+STATUS = "print({k: v.strip() for k, v in (l.split(':', 1) for l in open('/proc/self/status'))})"
+
+
+def test_a_kernel_has_no_privilege_left(kernel):
+    if isolation().mode != "root":
+        pytest.skip("as a user, the kernel is that user")
+    seen = eval(_printed(kernel.execute(STATUS, 10)))
+    for key in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+        assert int(seen[key], 16) == 0, key
+    assert set(seen["Uid"].split()) == set(seen["Gid"].split()) == {str(kernel.sandbox.uid)}
+    assert seen["Groups"] == "" and seen["NoNewPrivs"] == "1"
+
+
+def test_a_forked_kernel_cannot_touch_its_starter(kernel):
+    if not kernel.sandbox.forking:
+        pytest.skip("only a forked kernel has a starter")
+    code = ("import os, signal\ntry:\n    os.kill(os.getppid(), signal.SIGKILL)\n    print('killed')\n"
+            "except PermissionError:\n    print('refused')\n"
+            "try:\n    open(f'/proc/{os.getppid()}/mem', 'rb')\n    print('read')\nexcept OSError:\n    print('refused')")
+    assert _printed(kernel.execute(code, 10)).split() == ["refused", "refused"]
+
+
+LEAVE = """
+import ctypes, os, subprocess
+open('/tmp/left', 'w').write('x'); open('left.txt', 'w').write('x')
+try:  # /dev/shm may not be writable at all
+    open('/dev/shm/left', 'w').write('x')
+except OSError:
+    pass
+os.makedirs('/tmp/home/.left', exist_ok=True)
+subprocess.Popen(['sleep', '600'], start_new_session=True)
+libc = ctypes.CDLL(None)
+print(libc.shmget(4242, 4096, 0o1666))
+"""
+FIND = """
+import os, subprocess
+print(sorted(os.path.exists(p) for p in ('/tmp/left', '/dev/shm/left', 'left.txt', '/tmp/home/.left')))
+print(subprocess.run(['ipcs', '-m'], capture_output=True, text=True).stdout.count('0x00001092'))
+print(sorted(open(f'/proc/{p}/comm').read().strip() for p in os.listdir('/proc') if p.isdigit()))
+"""
+
+
+def test_nothing_of_one_forked_kernel_reaches_the_next(kernel, scratch, tmp_path):
+    if not kernel.sandbox.forking:
+        pytest.skip("a kernel with a sandbox of its own has nothing to share")
+    left = kernel.execute(LEAVE, 10)
+    assert left.status == "ok" and int(_printed(left).split()[-1]) >= 0, left.outputs
+    kernel.kill()
+    kernel.sandbox.done(kernel.folder)
+    folder = kernel.sandbox.kernel_folder(scratch, tmp_path / "submission", None, ("numpy", "matplotlib.pyplot"))
+    assert folder == kernel.folder  # the same bound folder, emptied and refilled
+    kernel.start()
+    existing, segments, processes = _printed(kernel.execute(FIND, 10)).splitlines()
+    assert existing == "[False, False, False, False]" and segments == "0"
+    assert "sleep" not in processes and eval(processes).count("python") == 2  # the starter and the kernel
+
+
+def test_plots_show_inline_and_each_kernel_seeds_its_own_generator(kernel):
+    shown = kernel.execute("import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()", 30)
+    assert any("image/png" in o.get("data", {}) for o in shown.outputs), shown.outputs
+    first = _printed(kernel.execute("import numpy as np\nprint(np.random.rand())", 10))
+    kernel.kill()
+    kernel.start()
+    assert _printed(kernel.execute("import numpy as np\nprint(np.random.rand())", 10)) != first

@@ -15,10 +15,7 @@
 """
 from __future__ import annotations
 
-import itertools
 import json
-import os
-import shutil
 import time
 from pathlib import Path
 
@@ -34,9 +31,8 @@ from autograder.notebook.kernel import Execution, Kernel, KernelFailed
 from autograder.notebook.parts import PartGrader
 from autograder.notebook.restore import NotebookSource, SourceCell, read_submission, restore
 from autograder.notebook.results import NotebookResult, Part, zero_parts
-from autograder.notebook.sandbox import Folder, Sandbox
-
-_FOLDERS = itertools.count(1)
+from autograder.notebook.sandbox import Sandbox
+from autograder.notebook.starter import preload_of
 
 
 class NotebookGrader:
@@ -113,8 +109,8 @@ class NotebookGrader:
         self.findings += scan(cells, labels, editable, course_lines, self.student, self.source.name)
         zeroed = self._delegated(cells, specs)
         # named by a counter, not the student: nothing about the name should look like anything
-        folder = Folder(self.scratch / f"kernel-{os.getpid()}-{next(_FOLDERS)}")
-        folder.create(self.submission, self.sandbox.uid, self.cache)
+        folder = self.sandbox.kernel_folder(self.scratch, self.submission, self.cache,
+                                            preload_of(self.source.release))
         runner = CellRunner(Kernel(self.sandbox, folder), cells, labels, specs, self.limits,
                             own_pids=self.sandbox.isolation.mode != SandboxMode.NONE)
         try:
@@ -131,7 +127,7 @@ class NotebookGrader:
             return run.outputs, graded.parts
         finally:
             runner.kernel.kill()
-            shutil.rmtree(folder.root, ignore_errors=True)
+            self.sandbox.done(folder)
 
 
 def graded_notebook(source: NotebookSource, cells: list[dict], outputs: dict[int, Execution],

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import time
 from dataclasses import dataclass, field
 from queue import Empty
@@ -20,7 +19,8 @@ from queue import Empty
 from jupyter_client import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
-from autograder.notebook.sandbox import Folder, Sandbox
+from autograder.notebook.sandbox import Folder, Sandbox, Spawned
+from autograder.notebook.starter import Forked
 
 INTERRUPT_GRACE = 3.0  # seconds a kernel gets to obey an interrupt before it is killed
 START_TIMEOUT = 60.0
@@ -55,9 +55,9 @@ class Kernel:
     def __init__(self, sandbox: Sandbox, folder: Folder, log_name: str = "kernel.log"):
         self.sandbox = sandbox
         self.folder = folder
-        self.process: subprocess.Popen | None = None
+        self.process: Spawned | Forked | None = None
         self.client: BlockingKernelClient | None = None
-        self.log_path = folder.root / log_name
+        self.log_path = folder.run / log_name  # where a forked kernel can write it too
 
     # ------------------------------------------------------------------ lifetime
     def start(self) -> None:
@@ -75,12 +75,7 @@ class Kernel:
             str(self.folder.run / "kernel.json"), transport="ipc", ip=str(self.folder.run / "k"))
         if self.sandbox.uid is not None:
             os.chown(connection_file, self.sandbox.uid, self.sandbox.uid)
-        command = self.sandbox.command(self.folder, self.folder.run / "kernel.json")
-        env = self.sandbox.environment(self.folder, {})
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(command, cwd=self.folder.work, env=env, stdout=log,
-                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            start_new_session=True)
+        self.process = self.sandbox.launch(self.folder, self.folder.run / "kernel.json", self.log_path)
         self.client = BlockingKernelClient()
         self.client.load_connection_file(connection_file)
         self.client.start_channels()
@@ -119,13 +114,8 @@ class Kernel:
         if self.client is not None:
             self.client.stop_channels()
             self.client = None
-        if self.process is not None and self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         if self.process is not None:
-            self.process.wait()
+            self.process.kill()
 
     # ------------------------------------------------------------------ running code
     def execute(self, code: str, timeout: float, user_expressions: dict | None = None,

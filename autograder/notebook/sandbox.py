@@ -11,6 +11,11 @@ The kernel is an ordinary ipykernel, started by a command wrapped in existing to
 - as root, ``setpriv`` (util-linux) then drops to an unprivileged user of its own, so even a
   bound file the kernel may see is read with no more rights than any user has.
 
+As root, a worker does not start a sandbox per kernel: it starts one for itself, with the
+kernel starter in it (``starter.py``), and forks each notebook's kernel there, which then
+drops to the worker's user as ``setpriv`` would; the folder is bound once and emptied between
+notebooks.
+
 The kernel talks to the grader over ZeroMQ's ``ipc`` transport (Unix sockets in the sandbox
 folder): with the network namespace unshared it cannot reach TCP loopback.
 
@@ -20,8 +25,12 @@ what is left unprotected; the grader prints that loudly and records it in the re
 from __future__ import annotations
 
 import importlib.util
+import itertools
+import json
+import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -30,6 +39,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from autograder.kinds import SandboxMode
+from autograder.notebook.starter import Forked, Starter, StarterFailed
+
+log = logging.getLogger(__name__)
 
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # Only what Python, NumPy and Matplotlib read from /etc; never the whole folder (shadow files).
@@ -153,17 +165,27 @@ class Folder:
         if self.root.exists():
             shutil.rmtree(self.root)
         self.root.mkdir(parents=True)
-        if submission is not None and submission.is_dir():
-            shutil.copytree(submission, self.work, symlinks=True,
-                            ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-        else:
-            self.work.mkdir()
-        for folder in (self.run, self.inbox, self.outbox):
+        for folder in (self.work, self.run, self.inbox, self.outbox, self.cache):
             folder.mkdir()
+        self.refill(submission, owner, cache)
+
+    def empty(self) -> None:
+        """Remove everything inside the folders, keeping the folders (a sandbox binds them)."""
+        for folder in (self.work, self.run, self.inbox, self.outbox, self.cache):
+            for path in folder.iterdir():
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+
+    def refill(self, submission: Path | None, owner: int | None, cache: Path | None = None) -> None:
+        """Empty the folders, then lay out a copy of ``submission`` and of ``cache`` in them."""
+        self.empty()
+        if submission is not None and submission.is_dir():
+            shutil.copytree(submission, self.work, symlinks=True, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
         if cache is not None:
-            shutil.copytree(cache, self.cache)
-        else:
-            self.cache.mkdir()
+            shutil.copytree(cache, self.cache, dirs_exist_ok=True)
         if owner is not None:  # the kernel's own user must be able to write its folders
             for folder in (self.work, self.run, self.outbox, self.cache):
                 for path in [folder, *folder.rglob("*")]:
@@ -189,8 +211,9 @@ def _dirs_for(path: Path) -> list[str]:
     return args
 
 
-def _bwrap(mode: SandboxMode, folder: Folder, uid: int) -> list[str]:
-    """The bubblewrap command line for ``mode`` (root or user), without the kernel."""
+def _bwrap(mode: SandboxMode, folder: Folder, uid: int, drop: bool = True) -> list[str]:
+    """The bubblewrap command line for ``mode`` (root or user), without the kernel; as root,
+    ``drop=False`` leaves out the drop to ``uid`` (the kernel starter drops in each kernel)."""
     args = ["bwrap", "--die-with-parent", "--new-session", "--unshare-ipc", "--unshare-pid",
             "--unshare-net", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
     if mode == SandboxMode.USER:
@@ -211,7 +234,7 @@ def _bwrap(mode: SandboxMode, folder: Folder, uid: int) -> list[str]:
              "--bind", str(folder.cache), str(folder.cache),
              "--ro-bind", str(folder.inbox), str(folder.inbox),
              "--bind", str(folder.outbox), str(folder.outbox), "--chdir", str(folder.work)]
-    if mode == SandboxMode.ROOT:  # an unprivileged user of its own, with no capabilities
+    if mode == SandboxMode.ROOT and drop:  # an unprivileged user of its own, with no capabilities
         args += ["--", "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                  "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
     return args + ["--"]
@@ -230,31 +253,125 @@ def matplotlib_cache(folder: Path) -> Path:
     return folder
 
 
+class Spawned:
+    """A kernel started as a process of its own, in a new session: killing it kills the session
+    (in the sandbox: bubblewrap, and with it every process of the sandbox)."""
+
+    def __init__(self, process: subprocess.Popen):
+        self.process, self.pid = process, process.pid
+
+    def poll(self) -> int | None:
+        return self.process.poll()
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.process.wait()
+
+    def wait(self) -> int:
+        return self.process.wait()
+
+
+_STARTERS: dict[int, tuple[Folder, Starter]] = {}  # worker number -> its sandbox's starter
+_KERNEL_FOLDERS = itertools.count(1)
+
+
 @dataclass
 class Sandbox:
-    """How to start kernels for one worker: isolation, limits, and its own user id."""
+    """How to start kernels for one worker: isolation, limits, and its own user id.
+
+    As root (``forks``), a worker starts its sandbox once and forks each kernel in it
+    (``starter.py``); otherwise each kernel gets a sandbox of its own.
+    """
 
     isolation: Isolation
     limits: Limits = field(default_factory=Limits)
     worker: int = 0
+    forks: bool = True
 
     @property
     def uid(self) -> int | None:
         return SANDBOX_UID + self.worker if self.isolation.mode == SandboxMode.ROOT else None
 
-    def command(self, folder: Folder, connection_file: Path) -> list[str]:
-        """The full command that starts the kernel of ``folder``."""
-        limits = self.limits
-        mb = 1024 * 1024
+    @property
+    def forking(self) -> bool:
+        return self.forks and self.isolation.mode == SandboxMode.ROOT
+
+    def _prlimit(self, nproc: bool) -> list[str]:
+        limits, mb = self.limits, 1024 * 1024
         prlimit = ["prlimit", f"--as={limits.memory_mb * mb}", f"--fsize={limits.file_mb * mb}",
                    "--core=0", "--nofile=1024"]
-        if self.isolation.mode == SandboxMode.ROOT:
+        if nproc and self.isolation.mode == SandboxMode.ROOT:
             prlimit.append(f"--nproc={limits.processes}")
-        kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", str(connection_file),
-                  "--HistoryManager.enabled=False"]
+        return prlimit + ["--"]
+
+    def command(self, folder: Folder, connection_file: Path) -> list[str]:
+        """The full command that starts the kernel of ``folder`` in a sandbox of its own."""
+        kernel = [sys.executable, "-m", "ipykernel_launcher", *self._kernel_args(connection_file)]
         if self.isolation.mode == SandboxMode.NONE:
-            return prlimit + ["--"] + kernel if shutil.which("prlimit") else kernel
-        return prlimit + ["--"] + _bwrap(self.isolation.mode, folder, self.uid or SANDBOX_UID) + kernel
+            return self._prlimit(True) + kernel if shutil.which("prlimit") else kernel
+        return self._prlimit(True) + _bwrap(self.isolation.mode, folder, self.uid or SANDBOX_UID) + kernel
+
+    @staticmethod
+    def _kernel_args(connection_file: Path) -> list[str]:
+        return ["-f", str(connection_file), "--HistoryManager.enabled=False"]
+
+    def kernel_folder(self, scratch: Path, submission: Path | None, cache: Path | None,
+                      preload: tuple[str, ...] = ()) -> Folder:
+        """The folder of the next kernel, holding a copy of ``submission``. Forking, it is the
+        worker's one bound folder, emptied and refilled, and the starter is (re)started when
+        it is gone or the notebook imports other modules (``preload``)."""
+        if not self.forking:
+            folder = Folder(scratch / f"kernel-{os.getpid()}-{next(_KERNEL_FOLDERS)}")
+            folder.create(submission, self.uid, cache)
+            return folder
+        folder, starter = _STARTERS.get(self.worker, (None, None))
+        if starter is None or not starter.alive() or starter.preload != preload or \
+                scratch not in folder.root.parents:
+            if starter is not None:
+                starter.close()
+            folder = Folder(scratch / f"worker-{os.getpid()}-{self.worker}")
+            folder.create(None, self.uid, None)  # empty: the starter's imports see no student file
+            command = (self._prlimit(False) + _bwrap(SandboxMode.ROOT, folder, self.uid, drop=False)
+                       + [sys.executable, "-P", "-m", "rnncourse._grading.starter",
+                          json.dumps({"preload": list(preload)})])
+            starter = Starter(command, self.environment(folder, {}), folder.run,
+                              folder.root / "starter.log", preload)
+            _STARTERS[self.worker] = (folder, starter)
+        folder.refill(submission, self.uid, cache)
+        return folder
+
+    def launch(self, folder: Folder, connection_file: Path, log_path: Path) -> Spawned | Forked:
+        """Start the kernel of ``folder``: forked by the worker's starter, or on its own."""
+        entry = _STARTERS.get(self.worker)
+        if self.forking and entry and entry[0] == folder and entry[1].alive():
+            mb = 1024 * 1024
+            limits = {"RLIMIT_AS": self.limits.memory_mb * mb, "RLIMIT_FSIZE": self.limits.file_mb * mb,
+                      "RLIMIT_CORE": 0, "RLIMIT_NOFILE": 1024, "RLIMIT_NPROC": self.limits.processes}
+            try:
+                return entry[1].start({"argv": self._kernel_args(connection_file), "cwd": str(folder.work),
+                                       "log": str(folder.run / log_path.name), "limits": limits,
+                                       "uid": self.uid})
+            except StarterFailed as err:
+                log.warning("the kernel starter failed (%s); this kernel starts on its own", err)
+                entry[1].close()
+        with open(log_path, "ab") as output:
+            process = subprocess.Popen(self.command(folder, connection_file), cwd=folder.work,
+                                       env=self.environment(folder, {}), stdout=output,
+                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                       start_new_session=True)
+        return Spawned(process)
+
+    def done(self, folder: Folder) -> None:
+        """After a notebook: remove its kernel folder, or empty the worker's bound one."""
+        entry = _STARTERS.get(self.worker)
+        if entry and entry[0] == folder:
+            folder.empty()
+        else:
+            shutil.rmtree(folder.root, ignore_errors=True)
 
     def environment(self, folder: Folder, extra: dict[str, str]) -> dict[str, str]:
         """A clean environment: nothing of the grader's own (tokens, paths) reaches the kernel."""
