@@ -250,7 +250,8 @@ def _probabilities(step, params, prefix, temperature):
     h = np.zeros((N, params["Wh"].shape[0]))
     for t in range(prefix.shape[1]):
         h = advance(prefix[:, t], h)
-    after = np.stack([advance(np.full(N, token), h) for token in range(V)], axis=1)  # (N, V, H)
+    # every possible first token at once, one batch of N * V rows (a step is one call)
+    after = advance(np.tile(np.arange(V), N), np.repeat(h, V, axis=0)).reshape(N, V, -1)  # (N, V, H)
     return probabilities(h), probabilities(after)
 
 
