@@ -182,3 +182,12 @@ def sequential_batches(
     y_streams = ids[1 : N * stream_len + 1].reshape(N, stream_len)
     for start in range(0, stream_len - T + 1, T):
         yield x_streams[:, start : start + T], y_streams[:, start : start + T]
+
+
+def stream_batches(ids: np.ndarray, N: int, T: int, *, seed: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield ``sequential_batches`` of the text for ever, for training with the state carried
+    from batch to batch; each pass over the text starts at a random offset below T, so the
+    chunk boundaries move from one pass to the next."""
+    rng = np.random.default_rng(seed)
+    while True:
+        yield from sequential_batches(ids[int(rng.integers(0, T)):], N, T)

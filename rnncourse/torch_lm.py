@@ -132,7 +132,7 @@ def evaluate_streams(model: nn.Module, batches: Iterable[tuple], device: torch.d
 def train_for(model: nn.Module, batches: Iterator[tuple], *, seconds: float | None = None,
               steps: int | None = None, lr: float = 3e-3, clip: float = 1.0,
               evaluate_fn: Callable[[nn.Module], float] | None = None, evals: int = 8,
-              seed: int = 0, anneal: bool = False) -> dict:
+              seed: int = 0, anneal: bool = False, carry_state: bool = False) -> dict:
     """Train ``model`` with Adam on ``batches`` until a wall-time or step budget runs out.
 
     Args:
@@ -147,6 +147,9 @@ def train_for(model: nn.Module, batches: Iterator[tuple], *, seconds: float | No
         anneal: lower the learning rate from ``lr`` to ``lr / 20`` along a half cosine over the
             budget (time or steps, whichever runs out first): large steps early, small steps to
             settle at the end.
+        carry_state: truncated backpropagation through time: each batch starts from the
+            state the last one ended in (detached, so gradients stop at the batch's start), for
+            batches that continue the last one's rows (``rnncourse.data.stream_batches``).
 
     Returns:
         A dict: ``steps`` (int), ``seconds`` (training time), ``step_time`` (seconds per step),
@@ -158,7 +161,7 @@ def train_for(model: nn.Module, batches: Iterator[tuple], *, seconds: float | No
     torch.manual_seed(seed)
     device = next(model.parameters()).device
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    history, done, trained = [], 0, 0.0
+    history, done, trained, state = [], 0, 0.0, None
     fraction = lambda: max(trained / seconds if seconds else 0.0, done / steps if steps else 0.0)
     next_eval = 1.0 / evals
     model.train()
@@ -168,7 +171,12 @@ def train_for(model: nn.Module, batches: Iterator[tuple], *, seconds: float | No
             for group in optimizer.param_groups:
                 group["lr"] = lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(fraction(), 1.0))))
         started = time.perf_counter()
-        loss = sequence_loss(model, x, y, mask[0] if mask else None)
+        if carry_state:
+            scores, state = model(x, state)
+            loss = nn.functional.cross_entropy(scores.flatten(0, 1), y.flatten())
+            state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+        else:
+            loss = sequence_loss(model, x, y, mask[0] if mask else None)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), clip)

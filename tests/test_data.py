@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from rnncourse import data
-from rnncourse.data import DataError, Vocab, load_text, random_batches, sequential_batches
+from rnncourse.data import DataError, Vocab, load_text, random_batches, sequential_batches, stream_batches
 
 
 @pytest.fixture(scope="module")
@@ -182,3 +182,16 @@ def test_sequential_batches_reject_streams_shorter_than_T():
         next(sequential_batches(np.arange(20), 4, 5))
     with pytest.raises(ValueError, match="1-D"):
         next(sequential_batches(np.zeros((2, 10), dtype=np.int64), 2, 3))
+
+
+def test_stream_batches_pass_over_the_text_again_and_again_from_moving_offsets():
+    ids = np.arange(1001)
+    batches = stream_batches(ids, 4, 10, seed=0)
+    starts = []
+    for _ in range(3):  # three passes: each a run of sequential batches of ids[offset:]
+        first, _ = next(batches)
+        starts.append(int(first[0, 0]))
+        rest = [next(batches) for _ in range((1000 - starts[-1]) // 4 // 10 - 1)]
+        for (_, y_prev), (x_next, _) in zip([(first, first + 1), *rest], rest):
+            assert np.array_equal(x_next[:, 0], y_prev[:, -1])  # rows continue within a pass
+    assert all(0 <= s < 10 for s in starts) and len(set(starts)) > 1

@@ -109,3 +109,24 @@ def test_annealing_lowers_the_learning_rate_to_a_twentieth_by_the_end():
     # the last step runs at fraction 19/20 of the budget: just above lr / 20
     expected = 1e-2 * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * 19 / 20)))
     assert decayed["last_lr"] == pytest.approx(expected) and expected < 1e-2 / 15
+
+
+def test_carrying_the_state_starts_each_batch_where_the_last_ended():
+    seen = []
+
+    class Recording(CharModel):
+        def forward(self, x, state=None):
+            seen.append(state)
+            return super().forward(x, state)
+
+    def batches():
+        while True:
+            yield np.zeros((2, 5), dtype=np.int64), np.ones((2, 5), dtype=np.int64)
+
+    model = Recording("lstm", 3, 2, 4)
+    train_for(model, batches(), steps=3, lr=1e-2)
+    assert seen == [None, None, None]
+    seen.clear()
+    train_for(model, batches(), steps=3, lr=1e-2, carry_state=True)
+    assert seen[0] is None and all(isinstance(s, tuple) and s[0].shape == (1, 2, 4) for s in seen[1:])
+    assert not any(t.requires_grad for s in seen[1:] for t in s)  # detached: gradients stop there

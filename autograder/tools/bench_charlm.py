@@ -19,7 +19,7 @@ import time
 
 import torch
 
-from rnncourse.data import random_batches, sequential_batches
+from rnncourse.data import random_batches, sequential_batches, stream_batches
 from rnncourse.torch_lm import (
     CharModel,
     bits,
@@ -37,7 +37,8 @@ TARGET = 1.50  # nats per character on the held-out split
 
 
 def run(minutes: float, threads: int, budget: int, E: int = 48, N: int = 32, T: int = 100,
-        lr: float = 6e-3, anneal: bool = True, kinds=("rnn", "lstm", "gru"), log=print) -> dict[str, dict]:
+        lr: float = 6e-3, anneal: bool = True, carry_state: bool = False, kinds=("rnn", "lstm", "gru"),
+        log=print) -> dict[str, dict]:
     """Train and score each kind; returns kind -> measured figures."""
     torch.set_num_threads(threads)
     device = pick_device()
@@ -51,8 +52,9 @@ def run(minutes: float, threads: int, budget: int, E: int = 48, N: int = 32, T: 
         torch.manual_seed(0)
         model = CharModel(kind, len(vocab), E, hidden_for_budget(kind, len(vocab), E, budget)).to(device)
         started = time.perf_counter()
-        fit = train_for(model, random_batches(train_ids, N, T, seed=0), seconds=60 * minutes, lr=lr,
-                        anneal=anneal, evaluate_fn=lambda m: evaluate(m, probe), evals=6)
+        batches = stream_batches(train_ids, N, T, seed=0) if carry_state else random_batches(train_ids, N, T, seed=0)
+        fit = train_for(model, batches, seconds=60 * minutes, lr=lr, anneal=anneal, carry_state=carry_state,
+                        evaluate_fn=lambda m: evaluate(m, probe), evals=6)
         nats = evaluate_streams(model, everything)
         cold = evaluate(model, everything)
         results[kind] = {"H": model.rnn.hidden_size, "parameters": count_parameters(model), "steps": fit["steps"],
@@ -75,14 +77,20 @@ def main(argv=None) -> int:
     parser.add_argument("--minutes", type=float, default=3.0, help="training wall time per model (default 3)")
     parser.add_argument("--threads", type=int, default=2, help="PyTorch CPU threads (default 2)")
     parser.add_argument("--budget", type=int, default=250_000, help="parameters per model (default 250000)")
+    parser.add_argument("--batch", type=int, default=32, help="sequences per step (default 32)")
+    parser.add_argument("--seq-len", type=int, default=100, help="characters per sequence (default 100)")
     parser.add_argument("--lr", type=float, default=6e-3, help="Adam's first learning rate (default 6e-3)")
     parser.add_argument("--kinds", nargs="+", choices=("rnn", "lstm", "gru"), default=["rnn", "lstm", "gru"],
                         help="the models to train (default: all three)")
+    parser.add_argument("--carry-state", action="store_true",
+                        help="train on consecutive chunks of parallel streams, the state carried between batches")
     parser.add_argument("--constant-lr", action="store_true", help="keep the learning rate constant (no cosine decay)")
     args = parser.parse_args(argv)
-    if args.minutes <= 0 or args.threads < 1 or args.budget < 1000 or args.lr <= 0:
-        parser.error("--minutes and --lr must be positive, --threads at least 1, --budget at least 1000")
-    run(args.minutes, args.threads, args.budget, lr=args.lr, anneal=not args.constant_lr, kinds=args.kinds)
+    if args.minutes <= 0 or args.threads < 1 or args.budget < 1000 or args.lr <= 0 or args.batch < 1 or args.seq_len < 2:
+        parser.error("--minutes and --lr must be positive, --threads and --batch at least 1, --seq-len at least 2, "
+                     "--budget at least 1000")
+    run(args.minutes, args.threads, args.budget, N=args.batch, T=args.seq_len, lr=args.lr, anneal=not args.constant_lr,
+        carry_state=args.carry_state, kinds=args.kinds)
     return 0
 
 
