@@ -14,11 +14,13 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 from traitlets.config.loader import ConfigFileNotFound, PyFileConfigLoader
 
@@ -26,6 +28,9 @@ from autograder.errors import CourseError
 from autograder.layout import REPO, CourseLayout
 
 log = logging.getLogger(__name__)
+# nbgrader's gradebook code sets off SQLAlchemy's autoflush warnings on every autograde; run in a
+# process of its own they went to its captured output, here they would reach the TA's console.
+warnings.filterwarnings("ignore", category=SAWarning, module=r"nbgrader\.")
 
 
 class NbgraderFailed(CourseError):
@@ -139,17 +144,17 @@ class Course:
             config.ClearOutput.enabled = False
         tools_on_path()
         log.debug("nbgrader %s %s (in this process)", step, assignment)
-        converter = converter_class(coursedir=CourseDirectory(config=config), config=config)
         captured = io.StringIO()
-        handler = logging.StreamHandler(captured)
+        quiet = logging.Logger(f"nbgrader {step}")  # its own, outside the logging tree: the TA's
+        handler = logging.StreamHandler(captured)   # console gets only what the grader says
         handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
-        converter.log.addHandler(handler)
+        quiet.addHandler(handler)
+        coursedir = CourseDirectory(config=config, log=quiet)
         try:
-            converter.start()
+            converter_class(coursedir=coursedir, config=config, log=quiet).start()
         except NbGraderException as err:
             raise NbgraderFailed(f"`nbgrader {step} {assignment}` failed:\n{captured.getvalue()[-3000:]}") from err
-        finally:
-            converter.log.removeHandler(handler)
+        log.debug("nbgrader %s %s said:\n%s", step, assignment, captured.getvalue())
         return captured.getvalue()
 
     def _config(self) -> Config:
