@@ -1,10 +1,13 @@
 """The char-LM benchmark of notebook 04: nn.RNN, nn.LSTM and nn.GRU at one parameter budget.
 
-    .venv/bin/python -m autograder.tools.bench_charlm [--minutes 3] [--threads 2] [--budget 250000] [--kinds lstm gru]
+    .venv/bin/python -m autograder.tools.bench_charlm [--minutes 3] [--threads 2] [--budget 400000] [--kinds lstm gru]
 
 Each model (``rnncourse.torch_lm.CharModel``, the notebook's) trains for the same wall time on
 tiny Shakespeare's first 90% with the notebook's training loop (``rnncourse.torch_lm.train_for``,
-Adam with the learning rate decayed along a half cosine over the time budget) and is then scored
+Adam with the learning rate decayed along a half cosine over the time budget), on consecutive
+chunks of 32 parallel streams of the text with the state carried from batch to batch
+(truncated backpropagation through time over 50 characters; ``--random-windows`` trains on
+random windows from a zero state instead, as the notebook's short run does), and is then scored
 on the WHOLE held-out last 10%, read as 50 parallel streams whose state is carried from chunk to
 chunk (``evaluate_streams``: every character predicted from all the text before it in its
 stream). It prints, per model: H, parameters, steps, time per step, and the validation loss in
@@ -36,8 +39,8 @@ from rnncourse.torch_lm import (
 TARGET = 1.50  # nats per character on the held-out split
 
 
-def run(minutes: float, threads: int, budget: int, E: int = 48, N: int = 32, T: int = 100,
-        lr: float = 6e-3, anneal: bool = True, carry_state: bool = False, kinds=("rnn", "lstm", "gru"),
+def run(minutes: float, threads: int, budget: int, E: int = 48, N: int = 32, T: int = 50,
+        lr: float = 6e-3, anneal: bool = True, carry_state: bool = True, kinds=("rnn", "lstm", "gru"),
         log=print) -> dict[str, dict]:
     """Train and score each kind; returns kind -> measured figures."""
     torch.set_num_threads(threads)
@@ -76,21 +79,22 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder.tools.bench_charlm", description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=3.0, help="training wall time per model (default 3)")
     parser.add_argument("--threads", type=int, default=2, help="PyTorch CPU threads (default 2)")
-    parser.add_argument("--budget", type=int, default=250_000, help="parameters per model (default 250000)")
+    parser.add_argument("--budget", type=int, default=400_000, help="parameters per model (default 400000)")
     parser.add_argument("--batch", type=int, default=32, help="sequences per step (default 32)")
-    parser.add_argument("--seq-len", type=int, default=100, help="characters per sequence (default 100)")
+    parser.add_argument("--seq-len", type=int, default=50, help="characters per sequence (default 50)")
     parser.add_argument("--lr", type=float, default=6e-3, help="Adam's first learning rate (default 6e-3)")
     parser.add_argument("--kinds", nargs="+", choices=("rnn", "lstm", "gru"), default=["rnn", "lstm", "gru"],
                         help="the models to train (default: all three)")
-    parser.add_argument("--carry-state", action="store_true",
-                        help="train on consecutive chunks of parallel streams, the state carried between batches")
+    parser.add_argument("--random-windows", action="store_true",
+                        help="train on random windows, each from a zero state (default: consecutive chunks of "
+                             "parallel streams, the state carried between batches)")
     parser.add_argument("--constant-lr", action="store_true", help="keep the learning rate constant (no cosine decay)")
     args = parser.parse_args(argv)
     if args.minutes <= 0 or args.threads < 1 or args.budget < 1000 or args.lr <= 0 or args.batch < 1 or args.seq_len < 2:
         parser.error("--minutes and --lr must be positive, --threads and --batch at least 1, --seq-len at least 2, "
                      "--budget at least 1000")
     run(args.minutes, args.threads, args.budget, N=args.batch, T=args.seq_len, lr=args.lr, anneal=not args.constant_lr,
-        carry_state=args.carry_state, kinds=args.kinds)
+        carry_state=not args.random_windows, kinds=args.kinds)
     return 0
 
 
