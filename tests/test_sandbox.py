@@ -216,3 +216,22 @@ def test_plots_show_inline_and_each_kernel_seeds_its_own_generator(kernel):
     kernel.kill()
     kernel.start()
     assert _printed(kernel.execute("import numpy as np\nprint(np.random.rand())", 10)) != first
+
+
+def test_a_process_forked_from_a_worker_starts_a_starter_of_its_own(kernel, scratch):
+    if not kernel.sandbox.forking:
+        pytest.skip("only a forked kernel has a starter")
+    from autograder.notebook import sandbox as sandboxes
+
+    ours = sandboxes._STARTERS[(os.getpid(), kernel.sandbox.worker)][1]
+    child = os.fork()
+    if child == 0:  # as a pool's worker forked from a process that holds starters
+        code = 2
+        try:
+            folder = kernel.sandbox.kernel_folder(scratch, None, None, ("numpy",))
+            code = 0 if folder != kernel.folder else 1
+            sandboxes._STARTERS[(os.getpid(), kernel.sandbox.worker)][1].close()
+        finally:
+            os._exit(code)
+    assert os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]) == 0
+    assert ours.alive() and _printed(kernel.execute("print(6 * 7)", 10)) == "42\n"

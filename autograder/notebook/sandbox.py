@@ -275,7 +275,9 @@ class Spawned:
         return self.process.wait()
 
 
-_STARTERS: dict[int, tuple[Folder, Starter]] = {}  # worker number -> its sandbox's starter
+# (process, worker number) -> that worker's sandbox folder and starter; keyed by process too, so
+# a process forked from one holding starters (a pool's worker) never drives its parent's
+_STARTERS: dict[tuple[int, int], tuple[Folder, Starter]] = {}
 _KERNEL_FOLDERS = itertools.count(1)
 
 
@@ -295,6 +297,10 @@ class Sandbox:
     @property
     def uid(self) -> int | None:
         return SANDBOX_UID + self.worker if self.isolation.mode == SandboxMode.ROOT else None
+
+    @property
+    def _key(self) -> tuple[int, int]:
+        return os.getpid(), self.worker
 
     @property
     def forking(self) -> bool:
@@ -328,7 +334,7 @@ class Sandbox:
             folder = Folder(scratch / f"kernel-{os.getpid()}-{next(_KERNEL_FOLDERS)}")
             folder.create(submission, self.uid, cache)
             return folder
-        folder, starter = _STARTERS.get(self.worker, (None, None))
+        folder, starter = _STARTERS.get(self._key, (None, None))
         if starter is None or not starter.alive() or starter.preload != preload or \
                 scratch not in folder.root.parents:
             if starter is not None:
@@ -340,13 +346,13 @@ class Sandbox:
                           json.dumps({"preload": list(preload)})])
             starter = Starter(command, self.environment(folder, {}), folder.run,
                               folder.root / "starter.log", preload)
-            _STARTERS[self.worker] = (folder, starter)
+            _STARTERS[self._key] = (folder, starter)
         folder.refill(submission, self.uid, cache)
         return folder
 
     def launch(self, folder: Folder, connection_file: Path, log_path: Path) -> Spawned | Forked:
         """Start the kernel of ``folder``: forked by the worker's starter, or on its own."""
-        entry = _STARTERS.get(self.worker)
+        entry = _STARTERS.get(self._key)
         if self.forking and entry and entry[0] == folder and entry[1].alive():
             mb = 1024 * 1024
             limits = {"RLIMIT_AS": self.limits.memory_mb * mb, "RLIMIT_FSIZE": self.limits.file_mb * mb,
@@ -367,7 +373,7 @@ class Sandbox:
 
     def done(self, folder: Folder) -> None:
         """After a notebook: remove its kernel folder, or empty the worker's bound one."""
-        entry = _STARTERS.get(self.worker)
+        entry = _STARTERS.get(self._key)
         if entry and entry[0] == folder:
             folder.empty()
         else:
