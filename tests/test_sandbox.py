@@ -235,3 +235,25 @@ def test_a_process_forked_from_a_worker_starts_a_starter_of_its_own(kernel, scra
             os._exit(code)
     assert os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]) == 0
     assert ours.alive() and _printed(kernel.execute("print(6 * 7)", 10)) == "42\n"
+
+
+def test_two_grading_runs_never_share_a_kernel_user():
+    from multiprocessing import Value
+
+    from autograder.batch import pool
+    from autograder.notebook.sandbox import lease_worker_number
+
+    first, second = lease_worker_number(), lease_worker_number()
+    assert first[0] != second[0]
+    number = first[0]
+    first[1].close()  # let go, as when its worker ends
+    again = lease_worker_number()
+    assert again[0] <= number
+    if isolation().mode == "root":  # a worker of another run takes a number none of these holds
+        pool._setup(Value("i", 0), isolation(), Limits(), "/tmp", "/tmp")
+        try:
+            assert pool._WORKER["sandbox"].worker not in (second[0], again[0])
+        finally:
+            pool._WORKER.pop("lease").close()
+    for held in (second, again):
+        held[1].close()

@@ -19,7 +19,6 @@ folder: workers need no shared filesystem, only the same installed grader.
 from __future__ import annotations
 
 import atexit
-import fcntl
 import hashlib
 import logging
 import shutil
@@ -39,12 +38,19 @@ from autograder.batch.jobs import Job, grader_digest, store_failure
 from autograder.errors import CourseError
 from autograder.kinds import SandboxMode
 from autograder.notebook.restore import NotebookSource
-from autograder.notebook.sandbox import Isolation, Limits, Sandbox, isolation, matplotlib_cache
+from autograder.notebook.sandbox import (
+    Isolation,
+    Limits,
+    Sandbox,
+    isolation,
+    lease_worker_number,
+    matplotlib_cache,
+)
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 10.0  # seconds to reach the scheduler
 WORKERS_WAIT = 60.0  # seconds to wait for a first worker of a cluster that has none
-FIRST_SLOT = 101  # kernel users of cluster workers: apart from a local run's (1, 2, ...)
+FIRST_SLOT = 1001  # kernel users of cluster workers: apart from local runs' (1, 2, ...)
 
 
 class ClusterError(CourseError):
@@ -81,18 +87,11 @@ _SCRATCH_LOCK = threading.Lock()
 
 def _slot() -> int:
     """A kernel user number no other grading thread on this machine holds (a lock file each)."""
-    folder = Path(tempfile.gettempdir()) / "rnncourse-slots"
-    folder.mkdir(exist_ok=True)
-    for number in range(FIRST_SLOT, FIRST_SLOT + 4096):
-        handle = open(folder / f"{number}.lock", "w")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            continue
-        _LOCAL.lock = handle  # held as long as this thread lives
-        return number
-    raise WorkerUnfit(f"no free kernel user on {socket.gethostname()}")
+    leased = lease_worker_number(FIRST_SLOT)
+    if leased is None:
+        raise WorkerUnfit(f"no free kernel user on {socket.gethostname()}")
+    number, _LOCAL.lock = leased  # held as long as this thread lives
+    return number
 
 
 def _scratch() -> Path:

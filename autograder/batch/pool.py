@@ -41,10 +41,18 @@ from autograder.batch.course import Course
 from autograder.batch.jobs import Job, collect, loaded, store_failure, stored
 from autograder.batch.writer import Recorder
 from autograder.errors import CourseError
+from autograder.kinds import SandboxMode
 from autograder.layout import CourseLayout
 from autograder.notebook.restore import NotebookSource
 from autograder.notebook.results import NotebookResult
-from autograder.notebook.sandbox import Isolation, Limits, Sandbox, isolation, matplotlib_cache
+from autograder.notebook.sandbox import (
+    Isolation,
+    Limits,
+    Sandbox,
+    isolation,
+    lease_worker_number,
+    matplotlib_cache,
+)
 
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
@@ -93,10 +101,14 @@ def _start_worker(counter, isolation_: Isolation, limits: Limits, scratch: str, 
     _setup(counter, isolation_, limits, scratch, cache)
 
 
-def _setup(counter, isolation_: Isolation, limits: Limits, scratch: str, cache: str) -> None:
-    with counter.get_lock():
-        counter.value += 1
-        number = counter.value
+def _setup(counter, isolation_: Isolation, limits: Limits, scratch: str, cache: str, lease: bool = True) -> None:
+    leased = lease_worker_number() if lease and isolation_.mode == SandboxMode.ROOT else None
+    if leased is not None:  # a kernel user of its own, whatever other runs use on this machine
+        number, _WORKER["lease"] = leased
+    else:
+        with counter.get_lock():
+            counter.value += 1
+            number = counter.value
     _WORKER.update(sandbox=Sandbox(isolation_, limits, worker=number), scratch=Path(scratch),
                    cache=Path(cache), sources={})
 
@@ -147,7 +159,7 @@ def _run_jobs(jobs: list[Job], options: Options, isolation_: Isolation, scratch:
             continue
         finally:
             bar.close()
-    _setup(counter, isolation_, options.limits, str(scratch), str(cache))
+    _setup(counter, isolation_, options.limits, str(scratch), str(cache), lease=False)
     for job in pending:  # graded neither time: record it as a grader error
         store_failure(job, [_source(job.course, job.assignment, n) for n in job.notebooks],
                       "a grading worker died twice on this submission")

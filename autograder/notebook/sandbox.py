@@ -24,6 +24,7 @@ what is left unprotected; the grader prints that loudly and records it in the re
 """
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import itertools
 import json
@@ -273,6 +274,27 @@ class Spawned:
 
     def wait(self) -> int:
         return self.process.wait()
+
+
+def lease_worker_number(first: int = 1, count: int = 1000):
+    """A worker number (its kernels run as user ``SANDBOX_UID + number``) that no other grading
+    process or thread on this machine holds, and the open lock file that holds it: keep the file
+    open while the number is in use (it is let go when the file is closed or the holder dies).
+
+    Two grading runs at once (two assignments, two courses) then never share a kernel user, so
+    neither counts against the other's process limit. Returns None when all are taken.
+    """
+    folder = Path(tempfile.gettempdir()) / "rnncourse-slots"
+    folder.mkdir(exist_ok=True)
+    for number in range(first, first + count):
+        handle = open(folder / f"{number}.lock", "w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        return number, handle
+    return None
 
 
 # (process, worker number) -> that worker's sandbox folder and starter; keyed by process too, so
