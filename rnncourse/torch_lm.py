@@ -85,7 +85,10 @@ def hidden_for_budget(kind: str, V: int, E: int, budget: int) -> int:
 def sequence_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
                   mask: torch.Tensor | None = None) -> torch.Tensor:
     """Mean cross-entropy in nats over the positions of y (N, T) where ``mask`` (N, T) is true."""
-    scores, _ = model(x)
+    return _mean_loss(model(x)[0], y, mask)
+
+
+def _mean_loss(scores: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     losses = nn.functional.cross_entropy(scores.flatten(0, 1), y.flatten(), reduction="none")
     if mask is None:
         return losses.mean()
@@ -171,12 +174,10 @@ def train_for(model: nn.Module, batches: Iterator[tuple], *, seconds: float | No
             for group in optimizer.param_groups:
                 group["lr"] = lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(fraction(), 1.0))))
         started = time.perf_counter()
-        if carry_state:
-            scores, state = model(x, state)
-            loss = nn.functional.cross_entropy(scores.flatten(0, 1), y.flatten())
-            state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
-        else:
-            loss = sequence_loss(model, x, y, mask[0] if mask else None)
+        scores, last = model(x, state)
+        loss = _mean_loss(scores, y, mask[0] if mask else None)
+        if carry_state:  # the next batch starts here; its gradients stop here
+            state = tuple(s.detach() for s in last) if isinstance(last, tuple) else last.detach()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), clip)

@@ -114,7 +114,7 @@ class Course:
             raise NbgraderFailed(f"`nbgrader {' '.join(args)}` failed:\n{output[-3000:]}")
         return output
 
-    def convert(self, step: str, assignment: str, students: str = "*", exclude: list[str] = (),
+    def convert(self, step: str, assignment: str, exclude: list[str] = (),
                 submitted: Path | None = None, force: bool = True) -> str:
         """Run nbgrader's ``autograde --no-execute`` (``step="autograde"``) or
         ``generate_feedback`` in this process and return its log: nbgrader's own converter
@@ -122,7 +122,7 @@ class Course:
         imports nbgrader again for each batch (seconds of CPU each time).
 
         Args:
-            students: nbgrader's ``student_id`` pattern; ``exclude`` the students to leave out.
+            exclude: the students to leave out.
             submitted: the folder nbgrader reads submissions from (default: the course's).
 
         Raises:
@@ -134,7 +134,6 @@ class Course:
         converter_class = {"autograde": Autograde, "generate_feedback": GenerateFeedback}[step]
         config = self._config()
         config.CourseDirectory.assignment_id = assignment
-        config.CourseDirectory.student_id = students
         config.CourseDirectory.student_id_exclude = ",".join(exclude)
         if submitted is not None:
             config.CourseDirectory.submitted_directory = str(submitted)
@@ -205,8 +204,8 @@ class Course:
         return self.nbgrader(*args)
 
     def export_csv(self, path: Path) -> Path:
-        """Export the gradebook to a CSV file with nbgrader's export and the course's exporter
-        (nbgrader's columns, then the autograded and written parts: ``batch/export.py``)."""
+        """Export the gradebook to a CSV file with the course's nbgrader export plugin, in this
+        process (nbgrader's columns, then the autograded and written parts: ``batch/export.py``)."""
         from autograder.batch.export import CourseCsvExport
 
         config = self._config()

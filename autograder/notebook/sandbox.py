@@ -259,7 +259,7 @@ class Spawned:
     (in the sandbox: bubblewrap, and with it every process of the sandbox)."""
 
     def __init__(self, process: subprocess.Popen):
-        self.process, self.pid = process, process.pid
+        self.process = process
 
     def poll(self) -> int | None:
         return self.process.poll()
@@ -271,9 +271,6 @@ class Spawned:
             except ProcessLookupError:
                 pass
         self.process.wait()
-
-    def wait(self) -> int:
-        return self.process.wait()
 
 
 def lease_worker_number(first: int = 1, count: int = 1000):
@@ -328,13 +325,19 @@ class Sandbox:
     def forking(self) -> bool:
         return self.forks and self.isolation.mode == SandboxMode.ROOT
 
-    def _prlimit(self, nproc: bool) -> list[str]:
-        limits, mb = self.limits, 1024 * 1024
-        prlimit = ["prlimit", f"--as={limits.memory_mb * mb}", f"--fsize={limits.file_mb * mb}",
-                   "--core=0", "--nofile=1024"]
+    def _rlimits(self, nproc: bool) -> dict[str, int]:
+        """The kernel's resource limits; the process limit only as root (a user of its own)."""
+        mb = 1024 * 1024
+        limits = {"RLIMIT_AS": self.limits.memory_mb * mb, "RLIMIT_FSIZE": self.limits.file_mb * mb,
+                  "RLIMIT_CORE": 0, "RLIMIT_NOFILE": 1024}
         if nproc and self.isolation.mode == SandboxMode.ROOT:
-            prlimit.append(f"--nproc={limits.processes}")
-        return prlimit + ["--"]
+            limits["RLIMIT_NPROC"] = self.limits.processes
+        return limits
+
+    def _prlimit(self, nproc: bool) -> list[str]:
+        """``prlimit`` setting :meth:`_rlimits` on the command after it."""
+        return ["prlimit", *(f"--{name.removeprefix('RLIMIT_').lower()}={value}"
+                             for name, value in self._rlimits(nproc).items()), "--"]
 
     def command(self, folder: Folder, connection_file: Path) -> list[str]:
         """The full command that starts the kernel of ``folder`` in a sandbox of its own."""
@@ -376,12 +379,9 @@ class Sandbox:
         """Start the kernel of ``folder``: forked by the worker's starter, or on its own."""
         entry = _STARTERS.get(self._key)
         if self.forking and entry and entry[0] == folder and entry[1].alive():
-            mb = 1024 * 1024
-            limits = {"RLIMIT_AS": self.limits.memory_mb * mb, "RLIMIT_FSIZE": self.limits.file_mb * mb,
-                      "RLIMIT_CORE": 0, "RLIMIT_NOFILE": 1024, "RLIMIT_NPROC": self.limits.processes}
             try:
                 return entry[1].start({"argv": self._kernel_args(connection_file), "cwd": str(folder.work),
-                                       "log": str(folder.run / log_path.name), "limits": limits,
+                                       "log": str(log_path), "limits": self._rlimits(True),
                                        "uid": self.uid})
             except StarterFailed as err:
                 log.warning("the kernel starter failed (%s); this kernel starts on its own", err)

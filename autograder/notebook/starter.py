@@ -162,8 +162,3 @@ class Forked:
                 self.starter.close()
         if self.poll() is None:
             self.returncode = -signal.SIGKILL
-
-    def wait(self) -> int:
-        while self.poll() is None:
-            self.starter.pump(0.05)
-        return self.returncode

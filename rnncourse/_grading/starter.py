@@ -68,7 +68,11 @@ def main() -> None:
             line, pending = pending.split(b"\n", 1)
             command = json.loads(line)
             if "start" in command:
-                kernel = _fork(command["start"], kernelapp)
+                try:
+                    kernel = _fork(command["start"], kernelapp)
+                except OSError as err:  # no fork (the machine's process or memory limit)
+                    replies.write(json.dumps({"failed": f"could not fork a kernel: {err}"}) + "\n")
+                    continue
                 replies.write(json.dumps({"started": kernel}) + "\n")
             elif "kill" in command:
                 ended = _kill_all()
