@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from autograder.checks import registry
-from autograder.checks.framework import check, rebind
+from autograder.checks.framework import OwnHelpers, _inputs_key, check, rebind
 from autograder.checks.notebooks import bptt, gru, lstm, scheduled_sampling, vanilla_rnn
 from autograder.checks.reference import load_reference
 
@@ -113,6 +113,54 @@ def test_a_case_the_caller_passes_costs_no_extra_call():
 
     assert check(exercise, ref.lstm_backward, [lstm_step_backward]).score == exercise.points
     assert calls == []
+
+
+def test_a_helper_is_asked_each_set_of_inputs_once():
+    # 01's sample over a wrong step: the reference sampler runs over the student's step twice
+    # with one seed, and again to explain the failure; in the sandbox each call is a round trip
+    exercise, student, helpers, broken = _student("01_vanilla_rnn", "sample", "rnn_step_forward",
+                                                  vanilla_rnn.RNN_STEP_FORWARD.mistakes[2])
+    asked = []
+
+    def rnn_step_forward(*args):
+        asked.append(_inputs_key(args, {}))
+        return broken(*args)
+
+    report = check(exercise, student, [rnn_step_forward])
+    assert report.score == exercise.points, report.feedback()
+    assert len(asked) == len(set(asked)) > 0
+
+
+def test_a_helper_that_changes_its_inputs_is_asked_every_time():
+    calls = []
+
+    def draws(rng, out):  # moves the rng it is given on, and writes into out
+        calls.append(1)
+        out += rng.normal(size=out.shape)
+        return out.copy()
+
+    remembered = OwnHelpers({"draws": draws}).functions["draws"]
+    rng, out = np.random.default_rng(0), np.zeros(3)
+    first = remembered(rng, out)
+    second = remembered(np.random.default_rng(0), np.zeros(3))  # the same inputs as the first's
+    assert len(calls) == 2 and np.array_equal(first, second)
+    assert not np.array_equal(remembered(rng, out), first) and len(calls) == 3
+
+
+def test_a_helper_answer_is_remembered_only_for_plain_data():
+    calls = []
+
+    def helper(x, anything=None):
+        calls.append(1)
+        return {"y": x * 2}
+
+    remembered = OwnHelpers({"helper": helper}).functions["helper"]
+    one = remembered(np.arange(3))
+    one["y"][:] = -1  # the caller changes what it got: the remembered answer stays
+    assert remembered(np.arange(3))["y"].tolist() == [0, 2, 4] and len(calls) == 1
+    remembered(np.arange(3), anything=object())
+    remembered(np.arange(3), anything=object())  # an object crosses as its type name only
+    assert len(calls) == 3
 
 
 def test_scheduled_sampling_over_an_inverted_mix_inputs_keeps_the_cases_without_coins():

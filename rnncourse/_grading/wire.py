@@ -15,6 +15,7 @@ can be named, so nothing else is ever constructed from what crosses.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib
 import io
 import json
@@ -87,6 +88,17 @@ def encode(value, arrays: dict, depth: int = 0):
             return {"o": f"{type(value).__name__} of objects"}
         return _store(array, arrays, "a")
     return {"o": type(value).__name__}
+
+
+def digest(tree, arrays: dict) -> str:
+    """A digest of plain data made by :func:`encode`: equal for equal trees with equal arrays
+    (dtype, shape and bytes)."""
+    hashed = hashlib.sha256(json.dumps(tree, sort_keys=True).encode())
+    for key, array in arrays.items():  # in the order encode met them, which the tree names
+        array = np.ascontiguousarray(array)
+        hashed.update(f"|{key}:{array.dtype.str}:{array.shape}|".encode())
+        hashed.update(array.tobytes())
+    return hashed.hexdigest()
 
 
 def _store(array: np.ndarray, arrays: dict, kind: str) -> dict:
