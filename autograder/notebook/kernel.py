@@ -156,6 +156,12 @@ class Kernel:
             if not self.alive():
                 run.died = self.how_it_ended()
                 return True
+            if run.idle:  # only the reply is missing: wait on its channel, not on IOPub
+                try:
+                    run.take_reply(self.client.get_shell_msg(timeout=min(remaining, 0.2)))
+                except Empty:
+                    pass
+                continue
             try:
                 message = self.client.get_iopub_msg(timeout=min(remaining, 0.2))
                 run.take_iopub(message)
