@@ -51,7 +51,8 @@ def main() -> None:
             importlib.import_module(name)
         except Exception:  # the kernel imports it again, and says what went wrong
             pass
-    from ipykernel import kernelapp
+    from ipykernel import ipkernel, kernelapp  # noqa: F401 (ipkernel: what every kernel imports as it starts)
+    _warm()
 
     kernel, pending = None, b""
     while True:
@@ -81,6 +82,30 @@ def main() -> None:
                     kernel = None
                 _clean()
                 replies.write(json.dumps({"killed": True}) + "\n")
+
+
+def _warm() -> None:
+    """Do once what every kernel does first and keeps: compile the Python lexer's patterns
+    (tracebacks are highlighted with it) and, when Matplotlib is loaded, draw a plot with text,
+    a legend and mathtext into memory. No thread is started, so forking stays safe."""
+    try:
+        from pygments.lexers import PythonLexer
+
+        for _ in PythonLexer().get_tokens("def f(x):\n    return x  # warm\n"):
+            pass
+        if "matplotlib" in sys.modules:
+            import io
+
+            from matplotlib.figure import Figure
+
+            figure = Figure(figsize=(2, 1))
+            axes = figure.subplots()
+            axes.semilogy([1, 2], [1, 10], label="$x^2$")
+            axes.set_title("warm")
+            axes.legend()
+            figure.savefig(io.BytesIO(), format="png", bbox_inches="tight")
+    except Exception:  # a cold start costs time, nothing else
+        pass
 
 
 def _reap(kernel: int | None, replies) -> int | None:
