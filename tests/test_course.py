@@ -34,3 +34,31 @@ def test_the_gradebook_is_the_database_the_course_configures(tmp_path):
     assert course.scores(notebook_id)["perfect"] == {f"grade_{e.name}": e.points for e in declaration.exercises}
     # and a URL given on the command line (`grade --db`) wins over the configuration
     assert Course(course.root, db="sqlite:////elsewhere.db").db_url == "sqlite:////elsewhere.db"
+
+
+def test_nbgrader_validates_cell_metadata_as_before_with_its_schema_checked_once(monkeypatch):
+    import jsonschema
+    from nbformat.v4 import new_code_cell
+    from nbgrader.nbgraderformat import MetadataValidator
+
+    from autograder.batch.course import _schema_checked_once
+
+    _schema_checked_once()
+    validator = MetadataValidator()
+    cls = jsonschema.validators.validator_for(validator.schema)
+    checked, check_schema = [], cls.check_schema
+    monkeypatch.setattr(cls, "check_schema", lambda schema: checked.append(1) or check_schema(schema))
+
+    def cell(points):
+        return new_code_cell("x = 1", metadata={"nbgrader": {
+            "schema_version": 3, "grade": True, "solution": False, "locked": True, "task": False,
+            "grade_id": "part", "points": points}})
+
+    for _ in range(3):
+        validator.validate_cell(cell(2))
+    assert checked == [1]
+    with pytest.raises(jsonschema.ValidationError) as raised:
+        validator.validate_cell(cell(-1))
+    with pytest.raises(jsonschema.ValidationError) as plain:
+        jsonschema.validate(cell(-1).metadata["nbgrader"], validator.schema)
+    assert raised.value.message == plain.value.message

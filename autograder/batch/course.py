@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import jsonschema
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
@@ -142,6 +143,7 @@ class Course:
             config.Execute.enabled = False
             config.ClearOutput.enabled = False
         tools_on_path()
+        _schema_checked_once()
         log.debug("nbgrader %s %s (in this process)", step, assignment)
         captured = io.StringIO()
         quiet = logging.Logger(f"nbgrader {step}")  # its own, outside the logging tree: the TA's
@@ -249,3 +251,39 @@ class Course:
             return {submission.student.id: {grade.name for notebook in submission.notebooks
                                              for grade in notebook.grades if grade.needs_manual_grade}
                     for submission in gradebook.find_assignment(assignment).submissions}
+
+
+class _SchemaCheckedOnce:
+    """``jsonschema`` as nbgrader's cell metadata validator uses it, with each schema checked once.
+
+    nbgrader validates every cell's metadata with ``jsonschema.validate``, which checks the
+    schema itself before each cell: a fifth of the gradebook writer's time. ``validate`` here
+    checks a schema the first time it sees it, then validates as ``jsonschema.validate`` does
+    and raises the same error. Everything else is jsonschema's own.
+    """
+
+    def __init__(self):
+        self._validators: dict[int, tuple[dict, object]] = {}  # id(schema) -> (schema, validator)
+
+    def __getattr__(self, name):
+        return getattr(jsonschema, name)
+
+    def validate(self, instance, schema) -> None:
+        kept = self._validators.get(id(schema))
+        if kept is None or kept[0] is not schema:
+            if len(self._validators) > 64:
+                self._validators.clear()
+            cls = jsonschema.validators.validator_for(schema)
+            cls.check_schema(schema)
+            kept = self._validators[id(schema)] = (schema, cls(schema))
+        error = jsonschema.exceptions.best_match(kept[1].iter_errors(instance))
+        if error is not None:
+            raise error
+
+
+def _schema_checked_once() -> None:
+    """Give nbgrader's metadata validator the :class:`_SchemaCheckedOnce` jsonschema (once)."""
+    from nbgrader.nbgraderformat import common
+
+    if not isinstance(common.jsonschema, _SchemaCheckedOnce):
+        common.jsonschema = _SchemaCheckedOnce()
