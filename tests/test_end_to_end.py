@@ -3,10 +3,12 @@ sample class, autograde, the TA's scores of the written answers, gradebook, grad
 feedback, with the points each sample student must earn (declared with the notebook,
 ``Sample.expect`` and ``Sample.answers``)."""
 import csv
+import json
 
 import pytest
 
 from autograder.checks import gradecell, registry
+from autograder.layout import CourseLayout
 from autograder.tools.demo import run_demo
 
 pytestmark = pytest.mark.slow
@@ -35,6 +37,19 @@ def test_every_sample_student_earns_the_expected_points(notebook_id, demo):
             got = scores[sample.student][question.grade_id]
             assert got == sample.written_score(question), (sample.student, question.name, got)
     assert not any(results[notebook_id].pending.values())  # the demo's TA graded every answer
+
+
+@pytest.mark.parametrize("notebook_id", NOTEBOOKS)
+def test_no_sample_students_kernel_dies(notebook_id, demo):
+    # none of the samples ends its kernel: a death here is the grader's (a kernel forked from a
+    # starter that had drawn a Matplotlib figure once aborted while drawing in notebook 02)
+    work, _ = demo
+    layout = CourseLayout(work / "course")
+    died = [(f["student"], f["cell"], f["detail"])
+            for path in sorted(layout.results(notebook_id).glob("*.json"))
+            for result in json.loads(path.read_text())["results"]
+            for f in result["findings"] if f["check"] == "kernel-died"]
+    assert died == []
 
 
 def test_grades_csv_lists_every_student(demo):

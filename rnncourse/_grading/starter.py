@@ -85,25 +85,14 @@ def main() -> None:
 
 
 def _warm() -> None:
-    """Do once what every kernel does first and keeps: compile the Python lexer's patterns
-    (tracebacks are highlighted with it) and, when Matplotlib is loaded, draw a plot with text,
-    a legend and mathtext into memory. No thread is started, so forking stays safe."""
+    """Do once what every kernel does first and keeps: compile the patterns of the Python lexer
+    that highlights tracebacks. (Not a Matplotlib drawing: FreeType's state does not survive a
+    fork, and a kernel forked after one aborted while drawing.)"""
     try:
         from pygments.lexers import PythonLexer
 
         for _ in PythonLexer().get_tokens("def f(x):\n    return x  # warm\n"):
             pass
-        if "matplotlib" in sys.modules:
-            import io
-
-            from matplotlib.figure import Figure
-
-            figure = Figure(figsize=(2, 1))
-            axes = figure.subplots()
-            axes.semilogy([1, 2], [1, 10], label="$x^2$")
-            axes.set_title("warm")
-            axes.legend()
-            figure.savefig(io.BytesIO(), format="png", bbox_inches="tight")
     except Exception:  # a cold start costs time, nothing else
         pass
 
