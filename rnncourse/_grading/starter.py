@@ -51,7 +51,7 @@ def main() -> None:
             importlib.import_module(name)
         except Exception:  # the kernel imports it again, and says what went wrong
             pass
-    from ipykernel import ipkernel, kernelapp  # noqa: F401 (ipkernel: what every kernel imports as it starts)
+    from ipykernel import debugger, ipkernel, kernelapp  # noqa: F401 (what every kernel imports as it starts)
     _warm()
 
     kernel, pending = None, b""
