@@ -275,3 +275,14 @@ def test_a_forked_kernel_finds_what_its_first_optimizer_imports_already_imported
     finally:
         kernel.kill()
         sandbox.done(folder)
+
+
+def test_an_error_is_shown_with_its_traceback_and_formatted_once(kernel, tmp_path):
+    # the harness keeps IPython from formatting each error a second time for its history
+    start = kernel.execute("from rnncourse._grading import harness\nprint(harness.start('/tmp', '/tmp'))", 30)
+    assert _printed(start) == "ready\n", start.outputs
+    raised = kernel.execute("def f():\n    raise ValueError('no')\nf()", 30)
+    error = next(o for o in raised.outputs if o["output_type"] == "error")
+    assert error["ename"] == "ValueError" and any("f()" in line for line in error["traceback"])
+    kept = kernel.execute("print(list(get_ipython().history_manager.exceptions.values())[-1])", 10)
+    assert _printed(kept) == "{'ename': 'ValueError', 'evalue': 'no', 'traceback': []}\n"
