@@ -78,11 +78,11 @@ class PartGrader:
             return Part(spec.grade_id, spec.points, 0.0, f"{name}: the grader failed on this part; "
                         "your TA will grade it by hand. 0 points for now.", PartStatus.ERROR)
         finally:
-            for stand_in in (fn, *helpers):
+            for key, stand_in in zip((spec.grade_id, *keys.values()), (fn, *helpers)):
                 if isinstance(stand_in, RemoteFunction):
                     stand_in.forget()
-            for key in (spec.grade_id, *keys.values()):
-                self.runner.requests.ask(f"{HARNESS}.stop({key!r})", REQUEST_TIMEOUT)
+                    if stand_in.asked:  # a function never called has no call server to stop
+                        self.runner.requests.ask(f"{HARNESS}.stop({key!r})", REQUEST_TIMEOUT)
         score = min(max(score, 0.0), spec.points)
         return Part(spec.grade_id, spec.points, score, feedback)
 

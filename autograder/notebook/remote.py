@@ -101,6 +101,7 @@ class RemoteFunction:
         self.broken = ""  # once a call times out or the kernel stops answering: why
         self.unanswered = ""  # the kernel did not answer a prefetch: the next call says why
         self.answered: dict[str, list[tuple[str, dict]]] = {}  # inputs -> [(request, reply)]
+        self.asked = False  # a request went to the kernel: its call server may be running
 
     def __call__(self, *args, **kwargs):
         if self.broken:
@@ -113,6 +114,7 @@ class RemoteFunction:
         request, reply = waiting.pop(0) if sent_before else (self._write(tree, arrays), None)
         try:
             if not sent_before:
+                self.asked = True
                 answer = self.requests.ask(
                     f"{HARNESS}.call({self.key!r}, {request!r}, {self.timeout!r})", self.timeout + 10)
                 reply = answer.value if answer.ok and isinstance(answer.value, dict) else None
@@ -135,6 +137,7 @@ class RemoteFunction:
             tree, arrays, inputs = _encoded(args, kwargs)
             sent.append((self._write(tree, arrays), inputs))
         names = [request for request, _ in sent]
+        self.asked = True
         answer = self.requests.ask(f"{HARNESS}.call_many({self.key!r}, {names!r}, {self.timeout!r})",
                                    len(names) * self.timeout + 10)
         statuses = answer.value if answer.ok and isinstance(answer.value, list) else None
