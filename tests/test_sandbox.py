@@ -277,10 +277,25 @@ def test_a_forked_kernel_finds_what_its_first_optimizer_imports_already_imported
         sandbox.done(folder)
 
 
+def test_a_graded_figure_is_named_not_drawn_and_its_errors_still_count(kernel):
+    start = kernel.execute("from rnncourse._grading import harness\nprint(harness.start('/tmp', '/tmp'))", 30)
+    assert _printed(start).endswith("ready\n"), start.outputs  # (Fontconfig may warn without a cache)
+    plotted = kernel.execute("import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\n"
+                             "ax.plot([1, 2])\nax.set_title('loss')\nplt.show()\nplt.subplots(1, 2);", 30)
+    shown = [o["data"] for o in plotted.outputs if o["output_type"] in ("display_data", "execute_result")]
+    assert not any("image/png" in data for data in shown), plotted.outputs
+    assert [data["text/plain"] for data in shown] == [
+        "[figure not drawn when graded: loss]", "[figure not drawn when graded: 2 untitled plots]"]
+    again = kernel.execute("%matplotlib inline\nplt.plot([1])\nplt.show()", 30)  # still not drawn
+    assert not any("image/png" in o.get("data", {}) for o in again.outputs), again.outputs
+    broken = kernel.execute("plt.plot([1, 2], [1])", 30)
+    assert broken.status == "error" and "ValueError" in str(broken.outputs)
+
+
 def test_an_error_is_shown_with_its_traceback_and_formatted_once(kernel, tmp_path):
     # the harness keeps IPython from formatting each error a second time for its history
     start = kernel.execute("from rnncourse._grading import harness\nprint(harness.start('/tmp', '/tmp'))", 30)
-    assert _printed(start) == "ready\n", start.outputs
+    assert _printed(start).endswith("ready\n"), start.outputs  # (Fontconfig may warn without a cache)
     raised = kernel.execute("def f():\n    raise ValueError('no')\nf()", 30)
     error = next(o for o in raised.outputs if o["output_type"] == "error")
     assert error["ename"] == "ValueError" and any("f()" in line for line in error["traceback"])

@@ -80,9 +80,35 @@ def start(in_dir: str, out_dir: str, own_pids: bool = False) -> str:
         # IPython formats every error twice: for the cell's output, and again for its history,
         # which the grader's kernels keep off; the second costs as much as the first
         shell._format_exception_for_storage = _error_for_history
+    if shell is not None:
+        _figures_not_drawn(shell)
     _state["baseline"] = _snapshot()
     sys.addaudithook(_audit)
     return "ready"
+
+
+def _figures_not_drawn(shell) -> None:
+    """When graded, a figure shows as one line naming it: drawing a budget run's is time wasted.
+
+    The plotting code still runs (its errors count as any cell's); only the picture, of an
+    experiment run at the grading budget, is left out of the graded notebook and the feedback.
+    """
+    try:
+        from matplotlib_inline.backend_inline import InlineBackend  # the grader preloads it
+    except ImportError:
+        return
+    config = InlineBackend.instance(parent=shell)
+    config.shell = shell
+    config.figure_formats = set()  # no image formatter now, nor when the backend is set up again
+    shell.display_formatter.formatters["text/plain"].for_type_by_name(
+        "matplotlib.figure", "Figure", _figure_line)
+
+
+def _figure_line(figure, printer, cycle) -> None:
+    titles = [ax.get_title() for ax in figure.get_axes() if ax.get_title()]
+    panels = len(figure.get_axes())
+    named = "; ".join(titles) if titles else f"{panels} untitled plot{'s' if panels != 1 else ''}"
+    printer.text(f"[figure not drawn when graded: {named}]")
 
 
 def _error_for_history(exception, *args, **kwargs) -> dict:
