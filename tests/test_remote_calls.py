@@ -143,7 +143,7 @@ def test_a_check_sends_each_case_once_ahead_and_grades_as_in_the_grader(kernel, 
 
 def test_only_a_function_that_was_asked_has_a_call_server_to_stop(kernel):
     started, requests = kernel
-    servers = f"sorted(__import__('rnncourse._grading.harness', fromlist=['_servers'])._servers)"
+    servers = "sorted(__import__('rnncourse._grading.harness', fromlist=['_servers'])._servers)"
     scaled, step = _remote(kernel, "scaled"), _remote(kernel, "rnn_step_forward")
     assert not scaled.asked and not step.asked
     scaled.prefetch([((np.ones(2),), {})])

@@ -9,6 +9,9 @@ of a prepared course folder, so every configuration starts from the same empty g
 - time against class size: each of ``--sizes`` submissions, with ``--class-workers``;
 - time against workers: ``--workers-size`` submissions with each of ``--workers``.
 
+Besides the wall time it shows the command's own CPU per submission (this process: recording
+with nbgrader, feedback, export, report; not its workers), the part a cluster cannot share.
+
 With ``--repeats R`` each configuration is graded R times and the medians are shown. Preparing
 the courses (releasing with nbgrader, submitting) is not timed. This is a measurement to read,
 not a test: nothing is asserted. ``--quick`` runs the smallest useful version (a check that the
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import resource
 import shutil
 import statistics
 import time
@@ -104,17 +108,18 @@ def _submit(course: Course, assignments: tuple[str, ...], count: int,
 def _measure(work: Path, template: Path, kind: str, count: int, workers: int, plan: Plan,
              per_notebook: int | None = None) -> dict:
     """Grade ``count`` submissions with ``workers``, ``plan.repeats`` times; the medians."""
-    walls, notebooks = [], []
+    walls, notebooks, command_cpu = [], [], []
     for repeat in range(plan.repeats):
         root = work / f"{kind.replace(' ', '-')}-{count}-w{workers}-r{repeat + 1}"
         shutil.copytree(template, root)
         course = Course(root)
         graded = _submit(course, plan.assignments, count, per_notebook)
         log.info(f"{kind}: {count} submissions, {workers} workers (run {repeat + 1} of {plan.repeats}) ...")
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _own_cpu()
         results = grade_assignments(course, graded, root / "grades.csv",
                                     Options(workers=workers, progress=False))
         walls.append(time.perf_counter() - started)
+        command_cpu.append(_own_cpu() - cpu)
         notebooks += [seconds for a in graded for seconds in _seconds(course, a)]
         errors = sum(s == "error" for r in results.values() for s in r.statuses.values())
         if errors:
@@ -123,7 +128,14 @@ def _measure(work: Path, template: Path, kind: str, count: int, workers: int, pl
     return {"kind": kind, "submissions": count, "workers": workers, "wall_s": round(wall, 1),
             "per_submission_s": round(wall / count, 2),
             "median_notebook_s": round(statistics.median(notebooks), 2) if notebooks else None,
+            "command_cpu_per_submission_s": round(statistics.median(command_cpu) / count, 2),
             "walls_s": [round(w, 1) for w in walls]}
+
+
+def _own_cpu() -> float:
+    """CPU seconds of this process so far, every thread (its workers are other processes)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _seconds(course: Course, assignment: str) -> list[float]:
@@ -136,9 +148,10 @@ def _table(numbers: dict) -> str:
     lines = [f"this course's grade (sandbox {numbers['sandbox']}; feedback, export and report "
              f"included), median of {numbers['repeats']} run{'s' * (numbers['repeats'] > 1)}",
              f"{'':14}{'submissions':>12}{'workers':>9}{'wall (s)':>10}{'s/submission':>14}"
-             f"{'median notebook (s)':>21}"]
+             f"{'median notebook (s)':>21}{'command CPU/submission (s)':>28}"]
     for row in numbers["rows"]:
         median = "" if row["median_notebook_s"] is None else f"{row['median_notebook_s']:.2f}"
         lines.append(f"{row['kind']:14}{row['submissions']:>12}{row['workers']:>9}{row['wall_s']:>10.1f}"
-                     f"{row['per_submission_s']:>14.2f}{median:>21}")
+                     f"{row['per_submission_s']:>14.2f}{median:>21}"
+                     f"{row['command_cpu_per_submission_s']:>28.2f}")
     return "\n".join(lines)

@@ -76,11 +76,11 @@ def start(in_dir: str, out_dir: str, own_pids: bool = False) -> str:
     """
     _state.update({"in": Path(in_dir), "out": Path(out_dir), "own_pids": own_pids})
     shell = _shell()
-    if shell is not None and hasattr(type(shell), "_format_exception_for_storage"):
-        # IPython formats every error twice: for the cell's output, and again for its history,
-        # which the grader's kernels keep off; the second costs as much as the first
-        shell._format_exception_for_storage = _error_for_history
     if shell is not None:
+        if hasattr(type(shell), "_format_exception_for_storage"):
+            # IPython formats every error twice: for the cell's output, and again for its
+            # history, which the grader's kernels keep off; the second costs as much as the first
+            shell._format_exception_for_storage = _error_for_history
         _figures_not_drawn(shell)
     _state["baseline"] = _snapshot()
     sys.addaudithook(_audit)
