@@ -4,9 +4,12 @@ feedback, with the points each sample student must earn (declared with the noteb
 ``Sample.expect`` and ``Sample.answers``)."""
 import csv
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 
+from autograder.batch.course import Course
 from autograder.checks import gradecell, registry
 from autograder.layout import CourseLayout
 from autograder.tools.demo import run_demo
@@ -81,3 +84,23 @@ def test_feedback_for_every_student_shows_scores_but_no_hidden_code(demo):
             assert "hidden cases passed" in html  # the diagnosis printed by each grade cell
             assert "autograder" not in html and "HIDDEN TESTS" not in html
             assert "MARK SCHEME" not in html  # the rubric of a written question is the TA's
+
+
+def test_feedback_pages_are_nbgraders_own(demo, tmp_path):
+    # the course renders feedback with FeedbackPage (batch/feedback.py); plain nbgrader, run in a
+    # copy of the graded course, must write the same pages once both are read by one parser
+    from bs4 import BeautifulSoup
+
+    work, results = demo
+    copy = tmp_path / "course"
+    shutil.copytree(work / "course", copy)
+    compared = 0
+    for assignment, result in results.items():
+        Course(copy).nbgrader("generate_feedback", assignment, "--force")
+        for student in result.scores:
+            page = Path("feedback", student, assignment, f"{assignment}.html")
+            ours, theirs = (work / "course" / page).read_text(), (copy / page).read_text()
+            assert ours != theirs  # nbgrader's pass through BeautifulSoup did happen over there
+            assert str(BeautifulSoup(ours, features="html.parser")) == theirs, page
+            compared += 1
+    assert compared == sum(len(r.scores) for r in results.values())

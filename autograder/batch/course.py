@@ -132,6 +132,8 @@ class Course:
         from nbgrader.converters import Autograde, GenerateFeedback, NbGraderException
         from nbgrader.coursedir import CourseDirectory
 
+        from autograder.batch.feedback import FeedbackPage
+
         converter_class = {"autograde": Autograde, "generate_feedback": GenerateFeedback}[step]
         config = self._config()
         config.CourseDirectory.assignment_id = assignment
@@ -142,6 +144,8 @@ class Course:
         if step == "autograde":  # what ``--no-execute`` sets: the outputs are the grader's
             config.Execute.enabled = False
             config.ClearOutput.enabled = False
+        else:  # the same pages as nbgrader's, rendered once (batch/feedback.py)
+            config.GenerateFeedback.exporter_class = FeedbackPage
         tools_on_path()
         _schema_checked_once()
         log.debug("nbgrader %s %s (in this process)", step, assignment)
