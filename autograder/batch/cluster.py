@@ -37,7 +37,6 @@ from autograder.batch import work
 from autograder.batch.jobs import Job, grader_digest, store_failure
 from autograder.errors import CourseError
 from autograder.kinds import SandboxMode
-from autograder.notebook.restore import NotebookSource
 from autograder.notebook.sandbox import (
     Isolation,
     Limits,
@@ -183,15 +182,18 @@ class Cluster:
                    file=sys.stderr, leave=True)
         try:
             with _stopping():
-                notebooks = work.sources(jobs[0])
-                texts = hashlib.sha256(repr(notebooks).encode()).hexdigest()[:16]
-                given = self.client.submit(_given, notebooks,
-                                           key=f"rnncourse-sources-{jobs[0].assignment}-{texts}")
+                given: dict[str, object] = {}  # the sources of each assignment, sent once
                 for job in jobs:
+                    if job.assignment not in given:
+                        notebooks = work.sources(job)
+                        texts = hashlib.sha256(repr(notebooks).encode()).hexdigest()[:16]
+                        given[job.assignment] = self.client.submit(
+                            _given, notebooks, key=f"rnncourse-sources-{job.assignment}-{texts}")
                     item = work.pack(job, limits, self.isolation.mode, self.sandbox)
                     key = f"rnncourse-grade-{job.assignment}-{job.student}-{job.key[:16]}"
-                    futures[self.client.submit(grade_remote, item, given, key=key, retries=0)] = job
-                self._collect(futures, notebooks, stored, finished, bar)
+                    futures[self.client.submit(grade_remote, item, given[job.assignment], key=key,
+                                               retries=0)] = job
+                self._collect(futures, stored, finished, bar)
         except (KeyboardInterrupt, Stopped) as stop:
             self.client.cancel(list(futures))
             raise Stopped(f"stopped ({stop or 'interrupted'}); the cluster's work was cancelled. "
@@ -203,10 +205,9 @@ class Cluster:
         finally:
             bar.close()
 
-    def _collect(self, futures: dict, notebooks: list[dict], stored: set[str], finished, bar) -> None:
+    def _collect(self, futures: dict, stored: set[str], finished, bar) -> None:
         from distributed import as_completed
 
-        sources = [NotebookSource.parse(n["name"], n["source"], n["release"]) for n in notebooks]
         for future in as_completed(list(futures), loop=self.client.loop):
             job = futures[future]
             if future.key in stored:
@@ -220,7 +221,7 @@ class Cluster:
                                        "worker (see the README)")
                 log.warning(f"{job.student}: the cluster could not grade it ({type(error).__name__}: "
                             f"{error}); recorded as a grader error, retried by the next run")
-                store_failure(job, sources, f"on the Dask cluster: {type(error).__name__}: {error}")
+                store_failure(job, job.sources(), f"on the Dask cluster: {type(error).__name__}: {error}")
             else:
                 raise ClusterError(f"the Dask cluster at {self.where} dropped the work "
                                    f"({future.key}: {future.status}); run the command again")

@@ -6,12 +6,15 @@
    files and of the grader itself (``jobs.py``). A job whose result is already stored under
    the same key is done: a run killed half way and started again redoes only what was not
    finished, and counts nothing twice.
-2. Worker processes grade the pending jobs (``runner.py``), each notebook in its own sandboxed
+2. Worker processes grade the pending jobs (``work.py``, ``notebook/grader.py``), each notebook in its own sandboxed
    kernel, with a progress bar. A worker writes the executed notebook to
    ``.rnncourse/staged/`` and then, atomically, the job's result to ``.rnncourse/results/``.
 3. Meanwhile one thread of the main process, the only writer to the gradebook, hands the
    finished ones in batches to nbgrader's own ``autograde --no-execute`` and
-   ``generate_feedback`` (``record.py``); the last batch goes when the workers are done.
+   ``generate_feedback`` (``writer.py``); the last batch goes when the workers are done.
+
+One pool grades every assignment of the run, in order: its workers and their kernel starters
+start once, and each assignment is recorded while the workers grade the next.
 
 One run at a time: a lock file in ``.rnncourse/`` keeps a second run out.
 """
@@ -226,36 +229,43 @@ def _grade_class(course: Course, assignments: list[str], options: Options, isola
             scratch = Path(scratch_name)
             scratch.chmod(0o755)  # the kernels' own users must reach their folders in it
             cache = matplotlib_cache(course.layout.matplotlib_cache)
-            return {assignment: _grade_assignment(course, assignment, options, isolation_,
-                                                  scratch, cache, on)
-                    for assignment in assignments}
+            return _grade_all(course, assignments, options, isolation_, scratch, cache, on)
     finally:
         _HELD_LOCKS.remove(lock.fileno())
         lock.close()
 
 
-def _grade_assignment(course: Course, assignment: str, options: Options, isolation_: Isolation,
-                      scratch: Path, cache: Path, on: cluster.Cluster | None = None) -> list[NotebookResult]:
-    course.ensure_released(assignment)
-    jobs = collect(course, assignment, options.limits, isolation_.mode)
-    if options.regrade:  # grade and record everything again
-        course.layout.ledger(assignment).unlink(missing_ok=True)
-    pending = [j for j in jobs if options.regrade or stored(j) is None]
-    workers = f"on the Dask cluster at {on.where}" if on else \
-        f"with {min(options.workers, max(len(pending), 1))} workers"
-    log.info(f"{assignment}: {len(jobs)} submissions, {len(jobs) - len(pending)} already graded, "
-        f"{len(pending)} to grade {workers}")
-    _forget_withdrawn(course, assignment, jobs)
-    writer = Recorder(course, assignment, batch=max(len(pending) // 4, 8))
+def _grade_all(course: Course, assignments: list[str], options: Options, isolation_: Isolation,
+               scratch: Path, cache: Path, on: cluster.Cluster | None = None) -> dict[str, list[NotebookResult]]:
+    """Grade the pending jobs of every assignment in one pool (or one submission to the
+    cluster), in assignment order, recording each assignment while the next is graded."""
+    jobs, pending = {}, {}
+    for assignment in assignments:
+        course.ensure_released(assignment)
+        jobs[assignment] = collect(course, assignment, options.limits, isolation_.mode)
+        if options.regrade:  # grade and record everything again
+            course.layout.ledger(assignment).unlink(missing_ok=True)
+        pending[assignment] = [j for j in jobs[assignment] if options.regrade or stored(j) is None]
+        _forget_withdrawn(course, assignment, jobs[assignment])
+    todo = [job for assignment in assignments for job in pending[assignment]]
+    where = f"on the Dask cluster at {on.where}" if on else \
+        f"with {min(options.workers, max(len(todo), 1))} workers"
+    for assignment in assignments:
+        log.info(f"{assignment}: {len(jobs[assignment])} submissions, "
+                 f"{len(jobs[assignment]) - len(pending[assignment])} already graded, "
+                 f"{len(pending[assignment])} to grade {where}")
+    total = sum(len(j) for j in jobs.values())
+    label = assignments[0] if len(assignments) == 1 else f"{len(assignments)} assignments"
+    writer = Recorder(course, {assignment: len(pending[assignment]) for assignment in assignments})
     if on:
-        on.run(pending, options.limits, options.progress, len(jobs) - len(pending), len(jobs),
-               assignment, finished=writer.add)
+        on.run(todo, options.limits, options.progress, total - len(todo), total, label, finished=writer.add)
     else:
-        _run_jobs(pending, options, isolation_, scratch, cache, len(jobs) - len(pending), len(jobs),
-                  assignment, finished=writer.add)
+        _run_jobs(todo, options, isolation_, scratch, cache, total - len(todo), total, label,
+                  finished=writer.add)
     writer.finish(jobs)
-    log.info(f"{assignment}: every submission is in the gradebook, with its feedback")
-    return [r for job in jobs for r in (stored(job) or loaded(job))]
+    log.info(f"{', '.join(assignments)}: every submission is in the gradebook, with its feedback")
+    return {assignment: [r for job in jobs[assignment] for r in (stored(job) or loaded(job))]
+            for assignment in assignments}
 
 
 def _forget_withdrawn(course: Course, assignment: str, jobs: list[Job]) -> None:

@@ -75,36 +75,64 @@ def _autograde(course: Course, assignment: str, excluded: list[str]) -> None:
 class Recorder:
     """The single writer to the gradebook, recording finished jobs in batches while the
     workers grade the rest (nbgrader's own commands are slow to start; overlapping them with
-    grading keeps both cores busy)."""
+    grading keeps both cores busy).
 
-    def __init__(self, course: Course, assignment: str, batch: int):
-        self.course, self.assignment, self.batch = course, assignment, max(batch, 1)
-        self.finished: list[Job] = []
-        self.sent = 0
-        self.thread: threading.Thread | None = None
+    One thread at a time records one assignment's batch: ``batch`` finished jobs, or the last
+    ones of an assignment whose jobs are all finished, so an assignment graded early is in the
+    gradebook while the workers grade the next.
+    """
+
+    def __init__(self, course: Course, pending: dict[str, int]):
+        """``pending``: how many jobs of each assignment the workers will finish."""
+        self.course = course
+        self.expected = dict(pending)
+        self.batch = {assignment: max(count // 4, 8) for assignment, count in pending.items()}
+        self.finished: dict[str, list[Job]] = {assignment: [] for assignment in pending}
+        self.sent = dict.fromkeys(pending, 0)
         self.error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
 
     def add(self, job: Job) -> None:
-        self.finished.append(job)
-        idle = self.thread is None or not self.thread.is_alive()
-        if idle and len(self.finished) - self.sent >= self.batch:
-            self.sent = len(self.finished)
-            self.thread = threading.Thread(target=self._record, args=(list(self.finished),))
-            self.thread.start()
+        with self._lock:
+            self.finished[job.assignment].append(job)
+            if self._thread is None and self.error is None and self._due(take=False):
+                self._thread = threading.Thread(target=self._run, name="gradebook writer")
+                self._thread.start()
 
-    def _record(self, jobs: list[Job]) -> None:
-        try:
-            record(self.course, self.assignment, jobs)
-        except BaseException as err:  # raised again by finish()
-            self.error = err
+    def _due(self, take: bool = True) -> tuple[str, list[Job]] | None:
+        """The next batch to record (marked as sent if ``take``), or None."""
+        for assignment, done in self.finished.items():
+            waiting = len(done) - self.sent[assignment]
+            if waiting and (waiting >= self.batch[assignment] or len(done) == self.expected[assignment]):
+                if take:
+                    self.sent[assignment] = len(done)
+                return assignment, list(done)
+        return None
 
-    def finish(self, jobs: list[Job]) -> list[str]:
-        """Wait for the batch in flight, then record whatever is left."""
-        if self.thread is not None:
-            self.thread.join()
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                due = self._due() if self.error is None else None
+                if due is None:
+                    self._thread = None
+                    return
+            try:
+                record(self.course, *due)
+            except BaseException as err:  # raised again by finish()
+                self.error = err
+
+    def finish(self, jobs: dict[str, list[Job]]) -> None:
+        """Wait for the batch in flight, then record whatever is left of each assignment's
+        ``jobs`` (all of them, finished now or in an earlier run)."""
+        with self._lock:
+            thread = self._thread
+        if thread is not None:
+            thread.join()
         if self.error is not None:
             raise self.error
-        return record(self.course, self.assignment, jobs)
+        for assignment, assignment_jobs in jobs.items():
+            record(self.course, assignment, assignment_jobs)
 
 
 def record_written_scores(course: Course, assignment: str,
