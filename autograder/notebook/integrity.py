@@ -54,9 +54,16 @@ GRADER_WORDS = ("gradebook", "autograder", "solutions", "nbgrader", "submitted",
 def python_of(text: str) -> ast.Module | None:
     """The cell as Python (IPython magics turned into calls), parsed; None on a syntax error."""
     try:
-        return ast.parse(TransformerManager().transform_cell(text))
+        return ast.parse(_transformed(text))
     except (SyntaxError, ValueError):
         return None
+
+
+@lru_cache(maxsize=4096)
+def _transformed(text: str) -> str:
+    """IPython's rewriting of a cell into Python, once per text: most cells are the same in
+    every student's notebook, and IPython's tokenizing is most of a scan's time."""
+    return TransformerManager().transform_cell(text)
 
 
 def _root(node: ast.AST) -> ast.AST:
