@@ -202,13 +202,15 @@ class Kernel:
             except Empty:
                 asked.add(self.client.kernel_info())
                 continue
-            if message.get("parent_header", {}).get("msg_id") in asked:
-                time.sleep(0.05)  # the rest of that request's status messages
-                while True:
+            parent = message.get("parent_header", {}).get("msg_id")
+            if parent in asked:  # then the rest of that request's messages, up to its idle status
+                until = time.monotonic() + 0.2
+                while not _idle(message, parent) and time.monotonic() < until:
                     try:
-                        self.client.get_iopub_msg(timeout=0)
+                        message = self.client.get_iopub_msg(timeout=0.05)
                     except Empty:
-                        return True
+                        break
+                return True
         return False
 
     def _log_tail(self) -> str:
@@ -216,6 +218,12 @@ class Kernel:
             return self.log_path.read_text(errors="replace")[-500:].strip()
         except OSError:
             return ""
+
+
+def _idle(message: dict, parent: str) -> bool:
+    """Whether ``message`` is the idle status that ends the request ``parent``."""
+    return (message.get("msg_type") == "status" and message.get("parent_header", {}).get("msg_id") == parent
+            and message.get("content", {}).get("execution_state") == "idle")
 
 
 class _Run:
