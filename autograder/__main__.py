@@ -170,7 +170,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("assignments", default=[], help="assignments to grade (default: every one with "
                    f"submissions): {', '.join(every)}", **assignment_args)
     p.add_argument("--workers", type=_at_least(1), default=Options().workers,
-                   help=f"notebooks graded at once (default: CPU cores + 1 = {Options().workers})")
+                   help=f"notebooks graded at once (default: CPU cores = {Options().workers})")
     p.add_argument("--cell-timeout", type=_at_least(0.1, float), default=Limits.cell_timeout, metavar="SECONDS",
                    help=f"time limit of one cell (default {Limits.cell_timeout:g})")
     p.add_argument("--notebook-timeout", type=_at_least(0.1, float), default=Limits.notebook_timeout, metavar="SECONDS",
