@@ -11,6 +11,7 @@ PAGE = """<html><body>
   src="data:image/png;base64,AAAA"
   width="20" /></div>
 <pre>&lt;img src="not a tag"&gt; <imgx src="x"></pre>
+<img data-alt="not alt text" src="d.png">
 </body></html>"""
 
 
@@ -24,8 +25,8 @@ def _soup_pass(html: str) -> str:
 
 def test_images_without_alt_text_get_nbconverts_placeholder():
     html, missing = with_alt_text(PAGE)
-    assert missing == 2
-    assert html.count(NO_ALT) == 2 and 'ALT="a plot"' in html and 'alt=""' in html
+    assert missing == 3
+    assert html.count(NO_ALT) == 3 and 'ALT="a plot"' in html and 'alt=""' in html
     assert str(BeautifulSoup(html, features="html.parser")) == _soup_pass(PAGE)
 
 

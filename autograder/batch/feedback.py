@@ -23,7 +23,7 @@ from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
 NO_ALT = "No description has been provided for this image"  # HTMLExporter's own placeholder
 _IMG = re.compile(r"<img\b(?P<attrs>[^>]*?)\s*(?P<close>/?)>", re.IGNORECASE)
-_ALT = re.compile(r"\balt\s*=", re.IGNORECASE)
+_ALT = re.compile(r"(?:^|\s)alt\s*=", re.IGNORECASE)  # not data-alt=
 
 
 class FeedbackPage(HTMLExporter):
@@ -68,12 +68,12 @@ class HighlightOnce:
 
     def __call__(self, source: str, language: str | None = None, metadata: dict | None = None) -> str:
         key = (source, language, (metadata or {}).get("magics_language"))
-        page = self.done.get(key)
-        if page is None:
+        highlighted = self.done.get(key)
+        if highlighted is None:
             if len(self.done) >= self.keep:
                 self.done.clear()
-            page = self.done[key] = self.highlight(source, language, metadata)
-        return page
+            highlighted = self.done[key] = self.highlight(source, language, metadata)
+        return highlighted
 
 
 def with_alt_text(html: str) -> tuple[str, int]:
