@@ -3,8 +3,9 @@
 nbconvert's ``HTMLExporter`` renders a page, then parses the finished page again with
 BeautifulSoup to give images without alternative text a placeholder and to make JupyterLab
 template cells focusable, and writes the page out anew. nbgrader's feedback template is the
-classic one (no JupyterLab cells), so of that pass only the placeholder matters, yet it takes
-more than half of the command's time per feedback page (0.35 s of CPU for 04's). ``FeedbackPage``
+classic one (no JupyterLab cells), so of that pass only the placeholder matters, yet it took
+most of the command's time per feedback page (``bench-class`` shows the command's CPU per
+submission). ``FeedbackPage``
 renders exactly as ``HTMLExporter`` does and gives the placeholder with a scan of the ``<img>``
 tags instead; parsed by the same parser, its page is ``HTMLExporter``'s, character for
 character (``tests/test_end_to_end.py`` holds it to that, for every page of the demo).

@@ -6,15 +6,15 @@
    files and of the grader itself (``jobs.py``). A job whose result is already stored under
    the same key is done: a run killed half way and started again redoes only what was not
    finished, and counts nothing twice.
-2. Worker processes grade the pending jobs (``work.py``, ``notebook/grader.py``), each notebook in its own sandboxed
-   kernel, with a progress bar. A worker writes the executed notebook to
-   ``.rnncourse/staged/`` and then, atomically, the job's result to ``.rnncourse/results/``.
+2. One pool of worker processes grades the pending jobs of every assignment, in order
+   (``work.py``, ``notebook/grader.py``), each notebook in its own sandboxed kernel, with a
+   progress bar; the workers and their kernel starters start once per run. A worker writes the
+   executed notebook to ``.rnncourse/staged/`` and then, atomically, the job's result to
+   ``.rnncourse/results/``.
 3. Meanwhile one thread of the main process, the only writer to the gradebook, hands the
    finished ones in batches to nbgrader's own ``autograde --no-execute`` and
-   ``generate_feedback`` (``writer.py``); the last batch goes when the workers are done.
-
-One pool grades every assignment of the run, in order: its workers and their kernel starters
-start once, and each assignment is recorded while the workers grade the next.
+   ``generate_feedback`` (``writer.py``): an assignment's last batch goes as soon as its last
+   job is done, while the workers grade the next assignment.
 
 One run at a time: a lock file in ``.rnncourse/`` keeps a second run out.
 """
@@ -66,8 +66,8 @@ class Options:
     """How to grade: workers, limits, sandbox ("auto", "require" or "off"), what to redo."""
 
     # One worker per core. One more was tried (a kernel often waits on the grader and the grader
-    # on it), but on two cores two workers graded a mixed class 11 to 20% faster than three in
-    # three class benchmarks: the gradebook writer needs its share of the cores too.
+    # on it), but on two cores two workers graded a mixed class 5 to 20% faster than three in
+    # every class benchmark that compared them: the gradebook writer needs its share too.
     workers: int = os.cpu_count() or 1
     limits: Limits = field(default_factory=Limits)
     sandbox: str = "auto"

@@ -77,9 +77,9 @@ class Recorder:
     workers grade the rest (nbgrader's own commands are slow to start; overlapping them with
     grading keeps both cores busy).
 
-    One thread at a time records one assignment's batch: ``batch`` finished jobs, or the last
-    ones of an assignment whose jobs are all finished, so an assignment graded early is in the
-    gradebook while the workers grade the next.
+    One thread at a time records one assignment's batch: a quarter of its jobs (at least 8)
+    finished, or the last ones of an assignment whose jobs are all finished, so an assignment
+    graded early is in the gradebook while the workers grade the next.
     """
 
     def __init__(self, course: Course, pending: dict[str, int]):
