@@ -158,21 +158,29 @@ class Kernel:
                 return True
             if run.idle:  # only the reply is missing: wait on its channel, not on IOPub
                 try:
-                    run.take_reply(self.client.get_shell_msg(timeout=min(remaining, 0.2)))
+                    run.take_reply(self._shell(timeout=min(remaining, 0.2)))
                 except Empty:
                     pass
                 continue
             try:
-                message = self.client.get_iopub_msg(timeout=min(remaining, 0.2))
+                message = self._iopub(timeout=min(remaining, 0.2))
                 run.take_iopub(message)
             except Empty:
                 pass
             while not run.replied:
                 try:
-                    run.take_reply(self.client.get_shell_msg(timeout=0))
+                    run.take_reply(self._shell(timeout=0))
                 except Empty:
                     break
         return True
+
+    # jupyter_client's get_shell_msg and get_iopub_msg run an asyncio event loop for every
+    # message; the channels' own get_msg polls the socket directly (a quarter of the grader's CPU)
+    def _shell(self, timeout: float) -> dict:
+        return self.client.shell_channel.get_msg(timeout=timeout)
+
+    def _iopub(self, timeout: float) -> dict:
+        return self.client.iopub_channel.get_msg(timeout=timeout)
 
     def _interrupt(self) -> None:
         """Ask the kernel to raise KeyboardInterrupt (ipykernel's interrupt_request)."""
@@ -192,13 +200,13 @@ class Kernel:
             if not self.alive() or time.monotonic() > deadline:
                 return False
             try:
-                if self.client.get_shell_msg(timeout=0.1)["parent_header"].get("msg_id") in asked:
+                if self._shell(timeout=0.1)["parent_header"].get("msg_id") in asked:
                     break
             except Empty:
                 continue
         while self.alive() and time.monotonic() < deadline:
             try:
-                message = self.client.get_iopub_msg(timeout=0.05)
+                message = self._iopub(timeout=0.05)
             except Empty:
                 asked.add(self.client.kernel_info())
                 continue
@@ -207,7 +215,7 @@ class Kernel:
                 until = time.monotonic() + 0.2
                 while not _idle(message, parent) and time.monotonic() < until:
                     try:
-                        message = self.client.get_iopub_msg(timeout=0.05)
+                        message = self._iopub(timeout=0.05)
                     except Empty:
                         break
                 return True
