@@ -17,7 +17,7 @@ from autograder.cells import text_of
 from autograder.kinds import CellKind, Check, Failure, Severity
 from autograder.notebook.integrity import kernel_findings
 from autograder.notebook.kernel import Execution, Kernel, KernelFailed
-from autograder.notebook.remote import HARNESS, Requests, describe, student_exception
+from autograder.notebook.remote import HARNESS, Answer, Requests, describe, student_exception
 from autograder.notebook.restore import SourceCell
 from autograder.notebook.sandbox import Limits
 
@@ -131,12 +131,8 @@ class CellRunner:
             if recovered else "; the kernel could not be restored, so the cells below did not run")))
 
     def _capture(self, index: int, spec: SourceCell) -> None:
-        answer = self.requests.ask(f"{HARNESS}.capture({spec.grade_id!r}, {spec.hidden.argument})",
-                                   REQUEST_TIMEOUT)
-        described = describe(answer)
-        if described:
-            self.run.captured[spec.grade_id] = described
-            self._capture_helpers(spec)
+        answer = self._capture_with_helpers(spec)
+        if describe(answer):
             self.history.append(index)
             return
         name = spec.hidden.exercise
@@ -153,14 +149,19 @@ class CellRunner:
             if answer.failure == Failure.DIED:
                 self.recover()
 
-    def _capture_helpers(self, spec: SourceCell) -> None:
-        """Capture the student's functions that the graded one calls, as they stand at its grade
-        cell (the check grades it over them too); one that is not defined is left out."""
-        for name in spec.hidden.helpers:
-            key = helper_key(spec.grade_id, name)
-            described = describe(self.requests.ask(f"{HARNESS}.capture({key!r}, {name})", REQUEST_TIMEOUT))
-            if described:
-                self.run.captured[key] = described
+    def _capture_with_helpers(self, spec: SourceCell) -> Answer:
+        """Capture the function a grade cell names and the student's functions it calls, as they
+        stand at the cell (the check grades it over them too), in one request; a helper that is
+        not defined is left out. Returns the answer about the graded function."""
+        keys = [spec.grade_id, *(helper_key(spec.grade_id, name) for name in spec.hidden.helpers)]
+        names = [spec.hidden.argument, *spec.hidden.helpers]
+        answers = self.requests.ask_all([f"{HARNESS}.capture({key!r}, {name})" for key, name in zip(keys, names)],
+                                        REQUEST_TIMEOUT)
+        if describe(answers[0]):
+            for key, answer in zip(keys, answers):
+                if describe(answer):
+                    self.run.captured[key] = describe(answer)
+        return answers[0]
 
     def recover(self) -> bool:
         """Restart the kernel and run again the cells that ran before; False if impossible."""
@@ -184,11 +185,7 @@ class CellRunner:
         for index in list(self.history):
             spec = self.specs.get(index)
             if spec is not None and spec.kind == CellKind.GRADE and spec.hidden:
-                answer = self.requests.ask(
-                    f"{HARNESS}.capture({spec.grade_id!r}, {spec.hidden.argument})", REQUEST_TIMEOUT)
-                ok = bool(describe(answer))
-                if ok:
-                    self._capture_helpers(spec)
+                ok = bool(describe(self._capture_with_helpers(spec)))
             else:
                 timeout = min(self.limits.cell_timeout, max(self.remaining(), 0.1))
                 ok = self.kernel.execute(text_of(self.cells[index]), timeout).status in ("ok", "error")

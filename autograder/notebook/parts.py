@@ -43,6 +43,10 @@ class PartGrader:
         result = Parts()
         for spec in self.grade_cells:
             result.parts.append(self._part(spec, run, result.seen))
+        requests = self.runner.requests
+        if requests.deferred and not self.runner.own_pids and self.runner.kernel.alive():
+            # the last call servers' stops; in the sandbox, ending the kernel ends them anyway
+            requests.ask("None", REQUEST_TIMEOUT)
         return result
 
     def _part(self, spec: SourceCell, run: CellsRun, seen: list[Seen]) -> Part:
@@ -81,8 +85,9 @@ class PartGrader:
             for key, stand_in in zip((spec.grade_id, *keys.values()), (fn, *helpers)):
                 if isinstance(stand_in, RemoteFunction):
                     stand_in.forget()
-                    if stand_in.asked:  # a function never called has no call server to stop
-                        self.runner.requests.ask(f"{HARNESS}.stop({key!r})", REQUEST_TIMEOUT)
+                    if stand_in.asked:  # a function never called has no call server to stop;
+                        # stopped first thing in the next request (the next part's, usually)
+                        self.runner.requests.defer(f"{HARNESS}.stop({key!r})")
         score = min(max(score, 0.0), spec.points)
         return Part(spec.grade_id, spec.points, score, feedback)
 
