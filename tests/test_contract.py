@@ -6,6 +6,7 @@ covered the moment it is declared. The end to end part (the sample class through
 nbgrader) is in ``test_end_to_end.py``, parametrized the same way.
 """
 import ast
+import copy
 import json
 import re
 import subprocess
@@ -23,6 +24,7 @@ from autograder.checks.framework import check, grade
 from autograder.checks.reference import load_reference
 from autograder.checks.samples import in_float32
 from autograder.layout import REPO
+from autograder.notebook.remote import _encoded
 from rnncourse.compare import CheckFailure
 from rnncourse.visible import load_fixture
 
@@ -33,6 +35,8 @@ MISTAKES = [(n, e.name, i) for n, name in EXERCISES for e in [registry.get(n).ex
 # the exercises whose function calls other graded functions of the student's, and their mistakes
 CALLERS = [(n, name) for n, name in EXERCISES if registry.get(n).exercise(name).calls]
 CALLER_MISTAKES = [(n, name, i) for n, name, i in MISTAKES if (n, name) in CALLERS]
+# the exercises that declare every call of a case, for the grader to send ahead
+AHEAD = [(n, name) for n, name in EXERCISES if registry.get(n).exercise(name).calls_ahead]
 
 
 def _id(value):
@@ -151,6 +155,34 @@ def test_the_reference_over_the_reference_helpers_earns_full_marks_and_no_blame(
     report = check(exercise, getattr(reference, name), [getattr(reference, c) for c in exercise.calls])
     assert report.passed == report.total and report.own.passed_over == 0 and not report.own.wrong
     assert "your own" not in report.feedback() and "because of your" not in report.feedback()
+
+
+class _Recording:
+    """A function that records the inputs of each call (as the grader's stand-in, an object)."""
+
+    def __init__(self, fn):
+        self.fn, self.__name__, self.inputs = fn, fn.__name__, []
+
+    def __call__(self, *args, **kwargs):
+        self.inputs.append(_encoded(args, kwargs)[2])
+        return self.fn(*args, **kwargs)
+
+
+@pytest.mark.parametrize("notebook_id, name", AHEAD, ids=_id)
+def test_the_calls_sent_ahead_are_every_call_the_check_makes(notebook_id, name):
+    # a call the declaration misses costs a round trip to the kernel of its own; a call it
+    # adds runs the student's function once more for nothing
+    exercise, reference = _exercise(notebook_id, name), load_reference(notebook_id)
+    helpers = {helper: getattr(reference, helper) for helper in exercise.calls}
+    for case in exercise.make_cases(np.random.default_rng(exercise.seed)):
+        ahead = [_encoded(args, {})[2] for args in exercise.calls_ahead(case.args)]
+        alone, over_own = _Recording(getattr(reference, name)), _Recording(getattr(reference, name))
+        exercise.call(alone, copy.deepcopy(case.args))
+        if exercise.call_over_own:
+            exercise.call_over_own(over_own, copy.deepcopy(case.args), helpers)
+            assert over_own.inputs == ahead, case.label
+        assert alone.inputs == ahead, case.label
+        assert len(ahead) > 1
 
 
 @pytest.mark.parametrize("notebook_id, name, index", CALLER_MISTAKES, ids=_id)

@@ -191,6 +191,11 @@ class Exercise:
     # distribution of its draws, from the step): the same call, the properties computed with
     # the student's own helpers instead, ``(fn, args, helpers by name) -> outputs``.
     call_over_own: Callable | None = None
+    # For a ``call`` that calls the function more than once on inputs known before any answer
+    # (01's sample: the case twice, for reproducibility, then many runs twice): the inputs of
+    # every call of one case, in order, ``args -> [args, ...]``. The grader sends them to the
+    # kernel ahead, in one request with the other cases'; without it, only each case's first call.
+    calls_ahead: Callable[[tuple], list[tuple]] | None = None
 
     @property
     def seed(self) -> int:
@@ -530,13 +535,17 @@ class _FirstCall:
 
 
 def _first_calls(exercise: Exercise, cases: list[Case]) -> list[tuple[tuple, dict]]:
-    """The inputs each case first calls the function with, in order (what can be sent ahead).
+    """The inputs each case first calls the function with, in order (what can be sent ahead),
+    or every call of the case when the exercise declares them (``Exercise.calls_ahead``).
 
-    A call that depends on an earlier call's result (a second run, the next chunk) is not
-    known ahead; it is sent when the check makes it.
+    A call that depends on an earlier call's result (the next chunk) is not known ahead; it
+    is sent when the check makes it.
     """
     calls = []
     for case in cases:
+        if exercise.calls_ahead is not None:
+            calls += [(copy.deepcopy(args), {}) for args in exercise.calls_ahead(case.args)]
+            continue
         recorder = _FirstCall(exercise.name)
         try:
             with _Quiet():

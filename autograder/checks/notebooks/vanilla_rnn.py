@@ -289,8 +289,7 @@ def _sample_checked(fn, args, step=None):
     step = step or load_reference(ASSIGNMENT).rnn_step_forward
     if temperature == 0:
         return ids  # deterministic: compared with the reference's, and diagnosed as usual
-    many = (params, np.repeat(prefix, REPEATS, axis=0), min(n, 2), temperature, seed)
-    draws = _sample_ids(fn, many).reshape(prefix.shape[0], REPEATS, -1)
+    draws = _sample_ids(fn, _many_runs(args)).reshape(prefix.shape[0], REPEATS, -1)
     problem = sampling_problem("sample", draws, *_probabilities(step, params, prefix, temperature))
     if problem:
         for hint, change in SAMPLE_MISTAKES:  # which wrong distribution do the draws follow?
@@ -301,6 +300,17 @@ def _sample_checked(fn, args, step=None):
                 break
         raise CheckFailure(problem)
     return np.zeros(ids.shape)  # what the reference returns here too: the case passes
+
+
+def _many_runs(args):
+    """A case's inputs with each starting row repeated ``REPEATS`` times, for the first two tokens."""
+    params, prefix, n, temperature, seed = args
+    return params, np.repeat(prefix, REPEATS, axis=0), min(n, 2), temperature, seed
+
+
+def _sample_calls(args) -> list[tuple]:
+    """Every call ``_sample_checked`` makes for one case, in order (each twice: reproducibility)."""
+    return [args, args] + ([_many_runs(args)] * 2 if args[3] != 0 else [])
 
 
 def _sample_mistake(change):
@@ -329,6 +339,7 @@ SAMPLE = Exercise(
     make_cases=_sample_cases,
     call=_sample_checked,
     call_over_own=lambda fn, args, helpers: _sample_checked(fn, args, helpers["rnn_step_forward"]),
+    calls_ahead=_sample_calls,
     mistakes=tuple(Mistake(hint, _sample_mistake(change)) for hint, change in SAMPLE_MISTAKES),
 )
 
