@@ -175,7 +175,7 @@ class Kernel:
         return True
 
     # jupyter_client's get_shell_msg and get_iopub_msg run an asyncio event loop for every
-    # message; the channels' own get_msg polls the socket directly (a quarter of the grader's CPU)
+    # message they return; the channels' own get_msg polls the socket directly
     def _shell(self, timeout: float) -> dict:
         return self.client.shell_channel.get_msg(timeout=timeout)
 
