@@ -6,7 +6,9 @@ import time
 
 import pytest
 
+from autograder.kinds import Check
 from autograder.layout import REPO
+from autograder.notebook.cells import CellRunner
 from autograder.notebook.kernel import Kernel
 from autograder.notebook.sandbox import Folder, Limits, Sandbox, isolation, python_paths
 
@@ -290,6 +292,26 @@ def test_a_graded_figure_is_named_not_drawn_and_its_errors_still_count(kernel):
     assert not any("image/png" in o.get("data", {}) for o in again.outputs), again.outputs
     broken = kernel.execute("plt.plot([1, 2], [1])", 30)
     assert broken.status == "error" and "ValueError" in str(broken.outputs)
+
+
+def test_started_as_the_grader_starts_it_the_harness_reaches_the_shell(sandbox, scratch):
+    # the grader starts the harness in a user expression, evaluated after IPython has taken
+    # get_ipython out of the builtins again: the shell must still be found, or figures are
+    # drawn and hooks a cell adds go unseen
+    folder = sandbox.kernel_folder(scratch, None, None, ("numpy", "matplotlib.pyplot"))
+    cells = [{"cell_type": "code", "source": source, "metadata": {}} for source in (
+        "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.title('loss')\nplt.show()",
+        "get_ipython().input_transformers_post.append(lambda lines: lines)")]
+    runner = CellRunner(Kernel(sandbox, folder), cells, ["plot", "hook"], {}, Limits(), own_pids=True)
+    try:
+        runner.start()
+        run = runner.run_cells()
+    finally:
+        runner.kernel.kill()
+        sandbox.done(folder)
+    shown = [o["data"] for o in run.outputs[0].outputs if o["output_type"] == "display_data"]
+    assert shown == [{"text/plain": "[figure not drawn when graded: loss]"}], run.outputs[0].outputs
+    assert [(seen.cell, seen.check) for seen in run.seen] == [("hook", Check.IPYTHON_HOOK)], run.seen
 
 
 def test_an_error_is_shown_with_its_traceback_and_formatted_once(kernel, tmp_path):

@@ -117,10 +117,14 @@ def _error_for_history(exception, *args, **kwargs) -> dict:
 
 
 def _shell():
+    """The kernel's IPython shell, or None outside one. (Not the ``get_ipython`` name a cell
+    sees: IPython puts it in the builtins only while a cell runs, and the grader's requests
+    are evaluated after that.)"""
     try:
-        return get_ipython()  # noqa: F821 (defined in a kernel)
-    except NameError:
+        from IPython import get_ipython
+    except ImportError:
         return None
+    return get_ipython()
 
 
 def _snapshot() -> dict:
