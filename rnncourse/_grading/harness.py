@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import logging
 import os
 import select
 import signal
@@ -82,6 +83,12 @@ def start(in_dir: str, out_dir: str, own_pids: bool = False) -> str:
             # history, which the grader's kernels keep off; the second costs as much as the first
             shell._format_exception_for_storage = _error_for_history
         _figures_not_drawn(shell)
+        log = getattr(getattr(shell, "kernel", None), "log", None)
+        if isinstance(log, logging.Logger) and log.level < logging.WARNING:
+            # ipykernel's logger passes its debug lines (a dozen a request) to a handler that
+            # drops everything below a warning; dropping them at the logger is a fifth of a
+            # request's time in the kernel
+            log.setLevel(logging.WARNING)
     _state["baseline"] = _snapshot()
     sys.addaudithook(_audit)
     return "ready"
