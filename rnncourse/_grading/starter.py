@@ -85,15 +85,18 @@ def main() -> None:
 
 
 def _warm() -> None:
-    """Do once what every kernel would do again: compile the patterns of the Python lexer that
-    highlights tracebacks, and, with PyTorch loaded, import TorchDynamo, which the first
-    optimizer a kernel makes imports (1.2 s of CPU). (Not a Matplotlib drawing: FreeType's
-    state does not survive a fork, and a kernel forked after one aborted while drawing.)"""
+    """Do once what every kernel would do again: format a traceback as IPython shows an error
+    (its first costs a kernel about 40 ms more than the next: imports, the lexer's patterns),
+    and, with PyTorch loaded, import TorchDynamo, which the first optimizer a kernel makes
+    imports (1.2 s of CPU). (Not a Matplotlib drawing: FreeType's state does not survive a
+    fork, and a kernel forked after one aborted while drawing.)"""
     try:
-        from pygments.lexers import PythonLexer
+        from IPython.core.ultratb import AutoFormattedTB
 
-        for _ in PythonLexer().get_tokens("def f(x):\n    return x  # warm\n"):
-            pass
+        try:
+            raise ValueError("warm")
+        except ValueError as err:
+            AutoFormattedTB(mode="Context").structured_traceback(type(err), err, err.__traceback__)
         if "torch" in sys.modules:
             importlib.import_module("torch._dynamo")
     except Exception:  # a cold start costs time, nothing else
