@@ -232,13 +232,37 @@ def test_the_grader_reads_no_link_no_pickle_and_nothing_too_big(tmp_path):
     with pytest.raises(ValueError):
         read_data(tmp_path / "r1", 100)
     os.symlink(tmp_path / "r1.json", tmp_path / "r2.json")
-    (tmp_path / "r2.npz").write_bytes((tmp_path / "r1.npz").read_bytes())
+    (tmp_path / "r2.bin").write_bytes((tmp_path / "r1.bin").read_bytes())
     with pytest.raises(OSError):
         read_data(tmp_path / "r2", 1 << 20)
-    np.savez(tmp_path / "r3.npz", a0=np.array([{"x": 1}], dtype=object))
-    (tmp_path / "r3.json").write_text(json.dumps({"value": {"a": "a0"}}))
-    with pytest.raises(ValueError):
-        read_data(tmp_path / "r3", 1 << 20)
+
+
+@pytest.mark.parametrize("entry, words", [
+    (["a0", "|O", [1], 0, 8], "objects"),  # a pickled object is never read
+    (["a0", "f8,O", [1], 0, 16], "objects"),
+    (["a0", "no such type", [1], 0, 8], "not a dtype"),
+    (["a0", "<f8", [2], 0, 8], "does not fit"),  # more elements than bytes
+    (["a0", "<f8", [1], 64, 8], "does not fit"),  # past the end of the file
+    (["a0", "<f8", [-1], 0, 8], "not plain data"),
+    (["a0", "<f8", [1], 0], "not plain data"),
+])
+def test_an_array_described_wrongly_is_refused(tmp_path, entry, words):
+    (tmp_path / "r1.bin").write_bytes(np.zeros(2).tobytes())
+    (tmp_path / "r1.json").write_text(json.dumps({"tree": {"value": {"a": "a0"}}, "arrays": [entry]}))
+    with pytest.raises(ValueError, match=words):
+        read_data(tmp_path / "r1", 1 << 20)
+
+
+def test_arrays_read_back_are_writable_and_keep_their_dtype_shape_and_values(tmp_path):
+    arrays = {"a0": np.arange(7, dtype=np.int8), "a1": np.arange(12.0).reshape(3, 4).T,
+              "a2": np.zeros((0, 5), np.float32), "a3": np.array(2.5), "a4": np.array(["ab", "c"])}
+    write_data(tmp_path / "r1", {"value": {"t": [{"a": key} for key in arrays]}}, arrays)
+    back = read_data(tmp_path / "r1", 1 << 20)["value"]
+    for given, got in zip(arrays.values(), back):
+        assert got.dtype == given.dtype and got.shape == given.shape and np.array_equal(got, given)
+        assert got.flags.writeable
+    back[0][:] = 0  # a function may write into its inputs: only that array changes
+    assert np.array_equal(back[1], arrays["a1"])
 
 
 def test_inputs_changed_by_the_student_are_written_back():

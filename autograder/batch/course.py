@@ -11,11 +11,11 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import threading
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
