@@ -245,6 +245,8 @@ def test_the_grader_reads_no_link_no_pickle_and_nothing_too_big(tmp_path):
     (["a0", "<f8", [1], 64, 8], "does not fit"),  # past the end of the file
     (["a0", "<f8", [-1], 0, 8], "not plain data"),
     (["a0", "<f8", [1], 0], "not plain data"),
+    (["a0", "<f8", [2**62, 4], 0, 0], "does not fit"),  # a shape whose size overflows int64
+    (["a0", "V0", [10**12], 0, 0], "empty items"),
 ])
 def test_an_array_described_wrongly_is_refused(tmp_path, entry, words):
     (tmp_path / "r1.bin").write_bytes(np.zeros(2).tobytes())

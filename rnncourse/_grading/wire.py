@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import math
 import os
 from pathlib import Path
 
@@ -194,9 +195,9 @@ def load_data(path: Path, max_bytes: int) -> tuple[object, dict]:
     arrays = {}
     for entry in record["arrays"][:MAX_NODES + 1]:
         key, dtype, shape, offset, size = _entry(entry)
-        if offset + size > len(raw) or size != dtype.itemsize * int(np.prod(shape, dtype=np.int64)):
+        count = math.prod(shape)  # exact: no overflow to make a huge shape look small
+        if offset + size > len(raw) or size != dtype.itemsize * count:
             raise ValueError(f"array {key[:40]} does not fit its description")
-        count = size // dtype.itemsize if dtype.itemsize else 0
         arrays[key] = np.frombuffer(raw, dtype, count, offset).reshape(shape) if count else np.empty(shape, dtype)
     return record["tree"], arrays
 
@@ -212,8 +213,8 @@ def _entry(entry) -> tuple[str, np.dtype, tuple[int, ...], int, int]:
         dtype = np.dtype(entry[1])
     except TypeError:
         raise ValueError(f"not a dtype: {entry[1][:40]}") from None
-    if dtype.hasobject:
-        raise ValueError("an array of objects is not data")
+    if dtype.hasobject or dtype.itemsize == 0:
+        raise ValueError("an array of objects, or of empty items, is not data")
     return entry[0], dtype, tuple(entry[2]), entry[3], entry[4]
 
 
