@@ -308,8 +308,8 @@ def _one_engine(db_url: str):
 
     nbgrader opens the gradebook anew for each notebook it records, several times (the
     assignment, then each preprocessor that reads or writes grades), and each opening creates
-    an engine, whose cache of compiled queries starts empty: compiling the same queries again
-    was a fifth of the gradebook writer's time. One engine keeps them compiled for a batch.
+    an engine, whose cache of compiled queries starts empty, so every query was compiled again
+    for every notebook. One engine keeps them compiled for a batch.
     nbgrader's own ``close`` still ends each gradebook's session and returns its connections.
     """
     from nbgrader import api

@@ -84,9 +84,8 @@ def start(in_dir: str, out_dir: str, own_pids: bool = False) -> str:
         _figures_not_drawn(shell)
         log = getattr(getattr(shell, "kernel", None), "log", None)
         if isinstance(log, logging.Logger) and log.level < logging.WARNING:
-            # ipykernel's logger passes its debug lines (a dozen a request) to a handler that
-            # drops everything below a warning; dropping them at the logger is a fifth of a
-            # request's time in the kernel
+            # ipykernel's logger passes its debug lines (several a request) to a handler that
+            # drops everything below a warning: drop them at the logger, before any record is made
             log.setLevel(logging.WARNING)
     _state["baseline"] = _snapshot()
     sys.addaudithook(_audit)

@@ -86,7 +86,7 @@ def main() -> None:
 
 def _warm() -> None:
     """Do once what every kernel would do again: format a traceback as IPython shows an error
-    (its first costs a kernel about 40 ms more than the next: imports, the lexer's patterns),
+    (a kernel's first costs more than its next: imports, the lexer's patterns),
     and, with PyTorch loaded, import TorchDynamo, which the first optimizer a kernel makes
     imports (1.2 s of CPU). (Not a Matplotlib drawing: FreeType's state does not survive a
     fork, and a kernel forked after one aborted while drawing.)"""

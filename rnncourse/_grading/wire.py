@@ -17,7 +17,7 @@ On disk, one record is ``<name>.bin``, the arrays' bytes one after another, and 
 ``{"tree": tree, "arrays": [[key, dtype, shape, offset, size], ...]}``, written last. An array
 is read back with ``numpy.frombuffer`` after its dtype (no objects), shape and place in the
 file are checked: nothing is unpickled, and nothing but the described bytes is read. (An .npz
-did the same job at about ten times the cost: a zip archive, and a header parsed per array.)
+did the same job through a zip archive, with a header parsed per array.)
 """
 from __future__ import annotations
 
